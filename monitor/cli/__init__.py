@@ -1,0 +1,49 @@
+"""The ``monitor`` command line: the daemon and its administration.
+
+Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from monitor.cli import _db, _hits, _normalize, _run, _sources, _watchlists
+from monitor.cli._common import State
+
+app = typer.Typer(
+    name="monitor",
+    help="News and feed monitoring: poll sources, match watchlists, alert once per story.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", envvar="MONITOR_CONFIG", help="Configuration file.")
+    ] = None,
+    log_format: Annotated[str, typer.Option("--log-format", help="auto, console or json.")] = "auto",
+    log_level: Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")] = None,
+) -> None:
+    if log_format not in ("auto", "console", "json"):
+        raise typer.BadParameter("must be auto, console or json", param_hint="--log-format")
+    ctx.obj = State(config=config, log_format=log_format, log_level=log_level.upper() if log_level else None)
+
+
+app.command("run")(_run.run)
+app.command("normalize")(_normalize.normalize)
+app.command("export")(_normalize.export)
+app.add_typer(_db.app, name="db")
+app.add_typer(_sources.app, name="source")
+app.add_typer(_watchlists.app, name="watchlist")
+app.add_typer(_hits.hits_app, name="hits")
+app.add_typer(_hits.alerts_app, name="alerts")
+
+
+def main() -> None:
+    app()

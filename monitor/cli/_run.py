@@ -1,0 +1,51 @@
+"""``monitor run``: the daemon, or one pass with ``--once``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+
+from monitor.cli._common import ConfigOption, fail, state
+from monitor.log import get_logger
+
+
+def run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Poll every source once, deliver the alerts, exit.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run the monitoring daemon (until SIGTERM/SIGINT), or a single pass with --once.
+
+    Example: monitor run --once --config config/monitor.yaml
+    """
+    from monitor.runtime import Daemon
+
+    settings = state(ctx, config).settings()
+    log = get_logger("monitor.cli")
+
+    async def main() -> int:
+        daemon = Daemon(settings, console_stream=sys.stdout)
+        try:
+            if once:
+                report = await daemon.run_once()
+                log.info(
+                    "run.done", polls=report.polls, failures=report.failures, new_articles=report.new_articles,
+                    hits=report.hits, alerts_sent=report.dispatch.sent, alerts_retrying=report.dispatch.retried,
+                    alerts_failed=report.dispatch.failed,
+                )
+            else:
+                await daemon.run_forever()
+            return 0
+        finally:
+            await daemon.aclose()
+
+    try:
+        code = asyncio.run(main())
+    except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C during shutdown
+        code = 0
+    except Exception as exc:
+        fail(f"{type(exc).__name__}: {exc}")
+    raise typer.Exit(code)

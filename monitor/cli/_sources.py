@@ -1,0 +1,137 @@
+"""``monitor source``: list, add, show, remove, pause and resume sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli._common import ConfigOption, JsonOption, ago, emit_json, fail, now, open_store, table
+from monitor.store import SourceRow, SourceSpec
+
+app = typer.Typer(help="Sources: feeds, pages and sitemaps to poll.", no_args_is_help=True)
+
+_KINDS = ("feed", "page", "sitemap")
+
+
+def _health(src: SourceRow) -> str:
+    if not src.active:
+        return "deactivated"
+    if not src.enabled:
+        return "paused"
+    if src.error_count:
+        return f"failing x{src.error_count}"
+    return "ok" if src.last_success_at else "new"
+
+
+@app.command("ls")
+def ls(ctx: typer.Context, json_out: JsonOption = False, config: ConfigOption = None) -> None:
+    """List sources with their health. Example: monitor source ls --json"""
+    with open_store(ctx, config) as store:
+        rows = store.list_sources(now=now())
+    if json_out:
+        emit_json([{**_row_dict(r), "health": _health(r)} for r in rows])
+        return
+    table(
+        ("NAME", "KIND", "HEALTH", "LAST OK", "LAST ERROR", "FAILS", "NEXT", "24H", "URL"),
+        [
+            (r.name, r.kind, _health(r), ago(r.last_success_at), (r.last_error or "-")[:60], r.error_count,
+             ago(r.next_check_at), r.articles_24h, r.url)
+            for r in rows
+        ],
+    )
+
+
+def _row_dict(r: SourceRow) -> dict[str, object]:
+    return {
+        "id": r.id, "name": r.name, "url": r.url, "kind": r.kind, "origin": r.origin, "enabled": r.enabled,
+        "active": r.active, "deactivated_reason": r.deactivated_reason, "interval_s": r.interval_s,
+        "current_interval_s": r.current_interval_s, "next_check_at": r.next_check_at,
+        "last_checked_at": r.last_checked_at, "last_success_at": r.last_success_at, "last_error": r.last_error,
+        "last_error_at": r.last_error_at, "error_count": r.error_count, "articles_24h": r.articles_24h,
+        "options": r.options,
+    }
+
+
+@app.command("show")
+def show(ctx: typer.Context, ref: str, json_out: JsonOption = False, config: ConfigOption = None) -> None:
+    """Show one source (by name, id or URL). Example: monitor source show harbor-gazette"""
+    with open_store(ctx, config) as store:
+        row = store.get_source(ref)
+    data = {**_row_dict(row), "health": _health(row)}
+    if json_out:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        typer.echo(f"{key:>20}: {value if value is not None else '-'}")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    url: str,
+    name: Annotated[str | None, typer.Option(help="Unique name (default: the URL's host).")] = None,
+    kind: Annotated[str, typer.Option(help="feed, page or sitemap.")] = "feed",
+    interval: Annotated[float, typer.Option(help="Polling interval in seconds.", min=30)] = 900.0,
+    selector: Annotated[str | None, typer.Option(help="CSS selector of article links (kind page).")] = None,
+    next_selector: Annotated[str | None, typer.Option(help="CSS selector of the next-page link.")] = None,
+    first_poll: Annotated[str, typer.Option(help="store, alert or skip: what the first poll does.")] = "store",
+    json_out: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add a source. Example: monitor source add https://example.com/feed.xml --name example"""
+    if kind not in _KINDS:
+        fail(f"--kind must be one of {', '.join(_KINDS)}, not {kind!r}", code=2)
+    if first_poll not in ("store", "alert", "skip"):
+        fail(f"--first-poll must be store, alert or skip, not {first_poll!r}", code=2)
+    if kind == "page" and not selector:
+        fail("a source of kind 'page' needs --selector", code=2)
+    if "://" not in url:
+        if Path(url).exists():
+            fail("local files can only be declared in the configuration file, not added from the CLI", code=2)
+        fail(f"{url!r} is not an http(s) URL", code=2)
+    if not url.startswith(("http://", "https://")):
+        fail(f"only http and https URLs can be polled, not {url.split(':', 1)[0]!r}", code=2)
+    from urllib.parse import urlsplit
+
+    options: dict[str, object] = {}
+    if selector:
+        options["selector"] = selector
+    if next_selector:
+        options["next_selector"] = next_selector
+    spec = SourceSpec(
+        name=name or (urlsplit(url).hostname or url), url=url, kind=kind, interval_s=interval,
+        min_interval_s=min(interval, 300.0), max_interval_s=max(interval, 86400.0), first_poll=first_poll,
+        options=options,
+    )
+    with open_store(ctx, config) as store:
+        row = store.add_source(spec, now=now())
+    if json_out:
+        emit_json(_row_dict(row))
+    else:
+        typer.echo(f"added source {row.name} ({row.kind}) {row.url}")
+
+
+@app.command("rm")
+def rm(ctx: typer.Context, ref: str, config: ConfigOption = None) -> None:
+    """Remove a source (its stored articles stay). Example: monitor source rm example"""
+    with open_store(ctx, config) as store:
+        name = store.remove_source(ref)
+    typer.echo(f"removed source {name}")
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, ref: str, config: ConfigOption = None) -> None:
+    """Stop polling a source until resumed. Example: monitor source pause example"""
+    with open_store(ctx, config) as store:
+        row = store.set_source_enabled(ref, False, now=now())
+    typer.echo(f"paused source {row.name}")
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, ref: str, config: ConfigOption = None) -> None:
+    """Resume polling a paused source. Example: monitor source resume example"""
+    with open_store(ctx, config) as store:
+        row = store.set_source_enabled(ref, True, now=now())
+    typer.echo(f"resumed source {row.name}")

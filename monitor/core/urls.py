@@ -1,0 +1,56 @@
+"""URL canonicalisation: one spelling per article, so that the same story is never stored twice.
+
+courlan does the heavy lifting (scheme/host case, default ports, fragments, tracking parameters); we add
+the few rules it leaves to the caller and keep a fallback for inputs it refuses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "piwik_", "_hs", "hsa_", "oly_", "vero_")
+_TRACKING_KEYS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mkt_tok",
+        "_ga", "_gl", "ref_src", "ref_url", "cmpid", "ncid", "sr_share", "spm", "twclid", "ttclid",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _is_tracking(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in _TRACKING_KEYS or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """Return the canonical spelling of an http(s) URL; other strings (file paths) come back stripped.
+
+    Lower-cases scheme and host, drops default ports, the fragment and tracking parameters, keeps the
+    order of the remaining query parameters (some sites route on it) and an empty path becomes ``/``.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        return url
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        return url
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if parts.username:
+        # Credentials never belong in a canonical article URL.
+        pass
+    path = parts.path or "/"
+    query_pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    query = urlencode(query_pairs, doseq=True)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def url_key(url: str) -> str:
+    """First 16 hex digits of the SHA-256 of the canonical URL (the seed files' naming scheme)."""
+    return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()[:16]

@@ -1,0 +1,20 @@
+"""The pipeline: runs one source through fetch, parse, extract, match and store.
+
+It is the only module that knows the order of the stages; the runtime decides when and how often.
+"""
+
+from monitor.pipeline._articles import content_hash
+from monitor.pipeline._cpu import CpuRunner, ExecutorRunner, InlineRunner
+from monitor.pipeline._poll import Pipeline, PipelineOptions, PollSummary, host_of, lease_seconds
+
+__all__ = [
+    "CpuRunner",
+    "ExecutorRunner",
+    "InlineRunner",
+    "Pipeline",
+    "PipelineOptions",
+    "PollSummary",
+    "content_hash",
+    "host_of",
+    "lease_seconds",
+]

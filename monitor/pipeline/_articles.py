@@ -1,0 +1,102 @@
+"""From one new entry to a stored-ready article: fetch its page, extract, hash, match."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from monitor.core import Entry, NormalizedArticle
+from monitor.extract import ExtractionError, extract_html, normalize_text
+from monitor.fetch import FetchError, Fetcher, FetchPolicy
+from monitor.log import get_logger
+from monitor.match import Document, EngineHolder
+from monitor.pipeline._cpu import CpuRunner
+from monitor.store import NewArticle
+
+log = get_logger("monitor.pipeline")
+
+
+def content_hash(article: NormalizedArticle) -> str:
+    """Hash of the normalised body: equal texts from different URLs are one article."""
+    return hashlib.sha256(article.body.casefold().encode("utf-8")).hexdigest()
+
+
+def _feed_html(entry: Entry) -> str | None:
+    body = entry.content_html or entry.summary
+    if not body:
+        return None
+    title = html.escape(entry.title or "")
+    return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}</article></body></html>"
+
+
+@dataclass
+class ArticleMaker:
+    fetcher: Fetcher
+    cpu: CpuRunner
+    engine: EngineHolder
+    policy: FetchPolicy
+    clock: Callable[[], datetime]
+    trust_feed_content: bool = False
+    match: bool = True
+    fetch_pages: bool = True
+
+    async def make(self, entry: Entry, *, source: str) -> NewArticle | None:
+        """The article for ``entry``, or None when neither its page nor the feed gives usable text."""
+        alog = log.bind(source=source, article=entry.url)
+        article = None
+        if self.fetch_pages and not (self.trust_feed_content and (entry.content_html or entry.summary)):
+            article = await self._from_page(entry, alog)
+        if article is None:
+            article = await self._from_feed(entry, alog)
+        if article is None:
+            return None
+        hits = ()
+        if self.match:
+            doc = Document(
+                title=article.title, body=article.body, source=(urlsplit(article.url).hostname or "").lower(),
+                language=article.language,
+            )
+            hits = tuple(self.engine.engine.match(doc))
+        return NewArticle(
+            url=article.url, guid=entry.guid, title=article.title, published=article.date,
+            date_source=article.date_source, text=article.to_text(), content_hash=content_hash(article),
+            language=article.language, extractor=article.extractor, hits=hits,
+        )
+
+    async def _from_page(self, entry: Entry, alog: object) -> NormalizedArticle | None:
+        try:
+            page = await self.fetcher.fetch(entry.url, policy=self.policy)
+        except FetchError as exc:
+            log.warning("article.fetch_failed", article=entry.url, error=str(exc))
+            return None
+        try:
+            return await self.cpu.run(
+                extract_html, page.body, url=page.final_url, fetched_at=self.clock(),
+                content_type=page.headers.get("content-type"), feed_title=entry.title,
+                feed_published=entry.published, language_hint=entry.language,
+            )
+        except ExtractionError as exc:
+            log.warning("article.extract_failed", article=entry.url, error=str(exc))
+            return None
+
+    async def _from_feed(self, entry: Entry, alog: object) -> NormalizedArticle | None:
+        doc = _feed_html(entry)
+        try:
+            if doc is not None:
+                return await self.cpu.run(
+                    extract_html, doc.encode("utf-8"), url=entry.url, fetched_at=self.clock(),
+                    content_type="text/html; charset=utf-8", feed_title=entry.title,
+                    feed_published=entry.published, language_hint=entry.language,
+                )
+            if entry.title:
+                return await self.cpu.run(
+                    normalize_text, entry.title, fetched_at=self.clock(), url=entry.url, title=entry.title,
+                    published=entry.published,
+                )
+        except ExtractionError as exc:
+            log.warning("article.extract_failed", article=entry.url, error=str(exc), origin="feed")
+        return None

@@ -1,0 +1,242 @@
+"""One source through every stage: fetch, parse, de-duplicate, extract, match, then one store transaction.
+
+``Pipeline.poll`` decides; ``Store.apply_poll`` applies. Nothing here reads configuration or the clock
+directly: options, the clock and the random source are injected, so the pipeline is testable end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from monitor.core import Entry, FetchResult, canonical_url
+from monitor.fetch import FetchError, Fetcher, FetchPolicy, Validators
+from monitor.log import get_logger
+from monitor.match import EngineHolder
+from monitor.pipeline._articles import ArticleMaker
+from monitor.pipeline._cpu import CpuRunner
+from monitor.pipeline._entries import read_entries
+from monitor.schedule import PollObservation, ScheduleState, next_after_failure, next_after_success
+from monitor.store import NewArticle, PollRecord, SourceRow, SourceUpdate, Store
+
+log = get_logger("monitor.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """Plain values the runtime derives from the settings once."""
+
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+    article_concurrency: int = 4
+    max_entries_per_poll: int = 200
+    recent_entries_kept: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PollSummary:
+    source: str
+    ok: bool
+    not_modified: bool = False
+    entries: int = 0
+    new_articles: int = 0
+    duplicates: int = 0
+    hits: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+def _state(src: SourceRow) -> ScheduleState:
+    return ScheduleState(
+        interval_s=src.current_interval_s,
+        min_interval_s=src.min_interval_s,
+        max_interval_s=src.max_interval_s,
+        error_count=src.error_count,
+        recent_entry_times=src.recent_entry_times,
+    )
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        fetcher: Fetcher,
+        engine: EngineHolder,
+        cpu: CpuRunner,
+        options: PipelineOptions | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.engine = engine
+        self.cpu = cpu
+        self.options = options or PipelineOptions()
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    def policy_for(self, src: SourceRow) -> FetchPolicy:
+        allow_private = (
+            src.allow_private_networks
+            if src.allow_private_networks is not None
+            else self.options.policy.allow_private_networks
+        )
+        return replace(self.options.policy, allow_private_networks=allow_private, allow_local_files=src.origin == "config")
+
+    async def poll(self, src: SourceRow) -> PollSummary:
+        """Poll one source and record the outcome; never raises for a source's own failure."""
+        slog = log.bind(source=src.name)
+        policy = self.policy_for(src)
+        started = self.clock()
+        try:
+            result = await self.fetcher.fetch(
+                src.url,
+                validators=Validators(etag=src.etag, last_modified=src.last_modified, body_hash=src.body_hash),
+                policy=policy,
+            )
+        except FetchError as exc:
+            return await self._failed(src, str(exc), exc.retry_after_s, gone=exc.permanent, slog=slog)
+        if result.not_modified:
+            return await self._unchanged(src, result, started)
+        try:
+            entries, ttl_s, problem = await read_entries(
+                src, result, fetcher=self.fetcher, policy=policy, cpu=self.cpu
+            )
+        except Exception as exc:  # a parser's ParseError or anything unexpected from hostile input
+            return await self._failed(src, f"cannot parse {src.url}: {exc}", None, gone=False, slog=slog)
+        if problem:
+            slog.warning("feed.ill_formed", problem=problem)
+        return await self._ingest(src, result, entries[: self.options.max_entries_per_poll], ttl_s, policy, slog)
+
+    async def _failed(
+        self, src: SourceRow, error: str, retry_after_s: float | None, *, gone: bool, slog: object
+    ) -> PollSummary:
+        now = self.clock()
+        decision = next_after_failure(_state(src), error_retry_after_s=retry_after_s, now=now, rng=self.rng)
+        update = SourceUpdate(
+            success=False,
+            next_check_at=decision.next_check_at,
+            current_interval_s=src.current_interval_s,
+            error=error,
+            deactivate_reason=f"gone: {error}" if gone else None,
+        )
+        await asyncio.to_thread(self.store.apply_poll, PollRecord(src.id, update), now=now)
+        log.warning("source.failed", source=src.name, error=error, errors=src.error_count + 1,
+                    next_check_at=decision.next_check_at.isoformat(), deactivated=gone)
+        return PollSummary(src.name, ok=False, error=error)
+
+    async def _unchanged(self, src: SourceRow, result: FetchResult, started: datetime) -> PollSummary:
+        now = self.clock()
+        obs = PollObservation(new_entries=0, seen_entries=0, entry_times=(), ttl_s=None, max_age_s=result.max_age_s)
+        decision = next_after_success(_state(src), obs, now=now, rng=self.rng)
+        update = SourceUpdate(
+            success=True,
+            next_check_at=decision.next_check_at,
+            current_interval_s=decision.interval_s,
+            etag=result.etag or src.etag,
+            last_modified=result.last_modified or src.last_modified,
+            body_hash=result.body_hash or src.body_hash,
+            new_url=result.permanent_redirect_to,
+        )
+        await asyncio.to_thread(self.store.apply_poll, PollRecord(src.id, update), now=now)
+        return PollSummary(src.name, ok=True, not_modified=True)
+
+    async def _ingest(
+        self,
+        src: SourceRow,
+        result: FetchResult,
+        entries: Sequence[Entry],
+        ttl_s: float | None,
+        policy: FetchPolicy,
+        slog: object,
+    ) -> PollSummary:
+        fresh = _unique_entries(entries)
+        known = await asyncio.to_thread(
+            self.store.known, urls=[e.url for e in fresh], guids=[e.guid for e in fresh if e.guid]
+        )
+        new = [e for e in fresh if e.url not in known.urls and not (e.guid and e.guid in known.guids)]
+        first = src.polls == 0
+        mode = src.first_poll if first else "alert"
+        maker = ArticleMaker(
+            fetcher=self.fetcher, cpu=self.cpu, engine=self.engine, policy=policy, clock=self.clock,
+            trust_feed_content=bool(src.options.get("trust_feed_content")), match=mode != "skip",
+            fetch_pages=mode != "skip",
+        )
+        sem = asyncio.Semaphore(self.options.article_concurrency)
+
+        async def one(entry: Entry) -> NewArticle | None:
+            async with sem:
+                return await maker.make(entry, source=src.name)
+
+        made = await asyncio.gather(*(one(e) for e in new))
+        articles = _unique_articles([a for a in made if a is not None])
+        incomplete = any(a is None for a in made)
+        now = self.clock()
+        obs = PollObservation(
+            new_entries=len(new),
+            seen_entries=len(fresh) - len(new),
+            entry_times=tuple(e.published for e in fresh if e.published is not None),
+            ttl_s=ttl_s,
+            max_age_s=result.max_age_s,
+        )
+        decision = next_after_success(_state(src), obs, now=now, rng=self.rng)
+        times = sorted({*src.recent_entry_times, *obs.entry_times}, reverse=True)[: self.options.recent_entries_kept]
+        update = SourceUpdate(
+            success=True,
+            next_check_at=decision.next_check_at,
+            current_interval_s=decision.interval_s,
+            etag=None if incomplete else result.etag,
+            last_modified=None if incomplete else result.last_modified,
+            body_hash=None if incomplete else result.body_hash,
+            new_url=result.permanent_redirect_to,
+            recent_entry_times=tuple(t.astimezone(UTC) for t in times),
+            new_entries=len(articles),
+        )
+        record = PollRecord(src.id, update, tuple(articles), alert=mode == "alert")
+        report = await asyncio.to_thread(self.store.apply_poll, record, now=now)
+        log.info("source.polled", source=src.name, entries=len(fresh), new=report.articles_added,
+                 duplicates=report.duplicates, hits=report.hits_added, alerts=report.alerts_enqueued,
+                 first_poll=mode if first else None)
+        return PollSummary(
+            src.name, ok=True, entries=len(fresh), new_articles=report.articles_added,
+            duplicates=report.duplicates + (len(made) - len(articles)), hits=report.hits_added,
+            alerts=report.alerts_enqueued,
+        )
+
+
+def _unique_entries(entries: Sequence[Entry]) -> list[Entry]:
+    seen: set[str] = set()
+    out: list[Entry] = []
+    for entry in entries:
+        url = canonical_url(entry.url)
+        if url in seen:
+            continue
+        seen.add(url)
+        out.append(replace(entry, url=url))
+    return out
+
+
+def _unique_articles(articles: Sequence[NewArticle]) -> list[NewArticle]:
+    seen: set[str] = set()
+    out: list[NewArticle] = []
+    for art in articles:
+        if art.url in seen or art.content_hash in seen:
+            continue
+        seen.update((art.url, art.content_hash))
+        out.append(art)
+    return out
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def lease_seconds(src: SourceRow) -> float:
+    return max(120.0, min(src.current_interval_s, 900.0))
+
+
+

@@ -1,0 +1,18 @@
+"""The runtime: builds components from the settings, runs the scheduler, workers and outbox dispatcher."""
+
+from monitor.runtime._build import match_specs, notifiers, source_spec, watchlist_spec
+from monitor.runtime._daemon import Daemon, RunReport
+from monitor.runtime._dispatcher import DispatchReport, Dispatcher, backoff_s, build_messages
+
+__all__ = [
+    "Daemon",
+    "DispatchReport",
+    "Dispatcher",
+    "RunReport",
+    "backoff_s",
+    "build_messages",
+    "match_specs",
+    "notifiers",
+    "source_spec",
+    "watchlist_spec",
+]

@@ -1,0 +1,204 @@
+"""The daemon: a periodic tick asks the database which sources are due, a bounded pool of asyncio
+workers polls them, and the dispatcher drains the outbox.
+
+Like Miniflux, the scheduler holds no state of its own: next check times, validators and errors live in
+the database, so a restart (or a second replica) loses nothing. SIGTERM / SIGINT stop the claiming of new
+work, let the work in flight finish (up to a grace period) and exit cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.fetch import HttpFetcher
+from monitor.log import get_logger
+from monitor.match import EngineHolder
+from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary, lease_seconds
+from monitor.runtime import _build
+from monitor.runtime._dispatcher import DispatchReport, Dispatcher
+from monitor.settings import Settings
+from monitor.store import SourceRow, Store
+
+log = get_logger("monitor.runtime")
+
+
+@dataclass
+class RunReport:
+    polls: int = 0
+    failures: int = 0
+    new_articles: int = 0
+    hits: int = 0
+    alerts_enqueued: int = 0
+    dispatch: DispatchReport = field(default_factory=DispatchReport)
+
+    def add(self, summary: PollSummary) -> None:
+        self.polls += 1
+        self.failures += 0 if summary.ok else 1
+        self.new_articles += summary.new_articles
+        self.hits += summary.hits
+        self.alerts_enqueued += summary.alerts
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        console_stream: IO[str] | None = None,
+        cpu: CpuRunner | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        grace_s: float = 8.0,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.grace_s = grace_s
+        self.store = Store(settings.database_url)
+        self.cpu = cpu or ExecutorRunner()
+        self.engine = EngineHolder()
+        self.fetcher = HttpFetcher(
+            policy=_build.fetch_policy(settings),
+            max_connections=settings.fetch.concurrency,
+            per_host_limit=settings.fetch.per_host,
+        )
+        self.notifiers = _build.notifiers(settings, console_stream=console_stream)
+        self.pipeline = Pipeline(
+            store=self.store, fetcher=self.fetcher, engine=self.engine, cpu=self.cpu,
+            options=_build.pipeline_options(settings), clock=clock,
+        )
+        self.dispatcher = Dispatcher(store=self.store, notifiers=self.notifiers, clock=clock)
+        self._watchlists_version: tuple[int, str | None] | None = None
+        self._stop = asyncio.Event()
+        self._queue: asyncio.Queue[SourceRow] = asyncio.Queue()
+        self._in_flight: set[int] = set()
+        self.last_tick: datetime | None = None
+
+    # lifecycle ----------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Migrate the schema and sync config-declared sources and watchlists into the database."""
+        self.store.upgrade()
+        report = self.store.sync_config(
+            [_build.source_spec(s) for s in self.settings.sources],
+            [_build.watchlist_spec(w) for w in self.settings.watchlists],
+            now=self.clock(),
+        )
+        log.info("config.synced", **{k: dict(zip(("added", "changed", "removed"), v, strict=True)) for k, v in report.items()})
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        for notifier in self.notifiers.values():
+            with contextlib.suppress(Exception):
+                await notifier.aclose()
+        self.cpu.close()
+        self.store.close()
+
+    async def refresh_engine(self) -> None:
+        """Rebuild the matcher when watchlists changed (CLI edits reach a running daemon this way)."""
+        version = await asyncio.to_thread(self.store.watchlists_version)
+        if version == self._watchlists_version:
+            return
+        rows = await asyncio.to_thread(self.store.list_watchlists)
+        await self.engine.rebuild(_build.match_specs(rows))
+        self._watchlists_version = version
+        log.info("engine.rebuilt", watchlists=sum(1 for r in rows if r.enabled))
+
+    # one pass -----------------------------------------------------------------------------------------
+    async def run_once(self) -> RunReport:
+        """Poll every enabled source once, then deliver until the outbox has nothing due."""
+        await asyncio.to_thread(self.prepare)
+        await self.refresh_engine()
+        await asyncio.to_thread(self.store.make_all_due, now=self.clock())
+        report = RunReport()
+        sem = asyncio.Semaphore(self.settings.workers)
+        polled: set[int] = set()
+        while True:
+            due = await asyncio.to_thread(self.store.claim_due_sources, now=self.clock(), limit=1000, lease_s=900)
+            due = [s for s in due if s.id not in polled]
+            if not due:
+                break
+            polled.update(s.id for s in due)
+
+            async def poll(src: SourceRow) -> PollSummary:
+                async with sem:
+                    return await self.pipeline.poll(src)
+
+            for summary in await asyncio.gather(*(poll(s) for s in due)):
+                report.add(summary)
+        report.dispatch = await self.dispatcher.drain()
+        return report
+
+    # the daemon ---------------------------------------------------------------------------------------
+    async def tick(self) -> None:
+        """Ask the database which sources are due and queue them for the workers."""
+        self.last_tick = self.clock()
+        if self._stop.is_set():
+            return
+        await self.refresh_engine()
+        free = max(0, self.settings.workers * 2 - self._queue.qsize() - len(self._in_flight))
+        if free == 0:
+            return
+        due = await asyncio.to_thread(self.store.claim_due_sources, now=self.clock(), limit=free, lease_s=900)
+        for src in due:
+            self._queue.put_nowait(src)
+        if due:
+            log.debug("tick.queued", sources=len(due))
+
+    async def _worker(self, n: int) -> None:
+        while not self._stop.is_set():
+            try:
+                src = await asyncio.wait_for(self._queue.get(), timeout=0.5)
+            except TimeoutError:
+                continue
+            self._in_flight.add(src.id)
+            try:
+                await self.pipeline.poll(src)
+            except Exception:  # the daemon keeps running whatever one source does
+                log.exception("source.poll_crashed", source=src.name, lease_s=lease_seconds(src))
+            finally:
+                self._in_flight.discard(src.id)
+                self._queue.task_done()
+
+    async def _dispatch(self) -> None:
+        if not self._stop.is_set():
+            await self.dispatcher.drain()
+
+    def request_stop(self) -> None:
+        if not self._stop.is_set():
+            log.info("daemon.stopping")
+        self._stop.set()
+
+    async def run_forever(self) -> None:
+        await asyncio.to_thread(self.prepare)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
+        now = datetime.now(UTC)
+        scheduler.add_job(self.tick, "interval", seconds=self.settings.tick, next_run_time=now,
+                          max_instances=1, coalesce=True, id="tick")
+        scheduler.add_job(self._dispatch, "interval", seconds=2, next_run_time=now,
+                          max_instances=1, coalesce=True, id="dispatch")
+        workers = [asyncio.create_task(self._worker(i)) for i in range(self.settings.workers)]
+        scheduler.start()
+        log.info("daemon.started", workers=self.settings.workers, tick_s=self.settings.tick)
+        try:
+            await self._stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            _done, pending = await asyncio.wait(workers, timeout=self.grace_s)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.dispatcher.drain(max_rounds=5), timeout=1.5)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+            log.info("daemon.stopped")

@@ -1,0 +1,288 @@
+"""The pydantic models of the configuration file.
+
+Every model forbids unknown keys: a typo in a key is an error, never silently ignored. Durations accept
+seconds or a suffixed string (``90s``, ``15m``, ``2h``, ``1d``). Secrets accept a literal value, an
+environment variable name (``*_env``) or a file path (``*_file``) and are resolved at load time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, None: 1.0}
+
+
+def _parse_duration(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError("expected a duration such as 30, 90s, 15m, 2h or 1d")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_parse_duration), AfterValidator(_positive)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _resolve_secret(value: SecretStr | None, env: str | None, file: Path | None, what: str) -> SecretStr | None:
+    """One secret from exactly one of: literal value, environment variable, file."""
+    given = [x for x in (value, env, file) if x is not None]
+    if len(given) > 1:
+        raise ValueError(f"give {what} as one of a value, *_env or *_file, not several")
+    if env is not None:
+        if env not in os.environ:
+            raise ValueError(f"environment variable {env!r} named by {what}_env is not set")
+        return SecretStr(os.environ[env])
+    if file is not None:
+        try:
+            return SecretStr(Path(file).read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ValueError(f"cannot read {what}_file {str(file)!r}: {exc.strerror}") from exc
+    return value
+
+
+class ConsoleChannel(_Strict):
+    type: Literal["console"] = "console"
+
+
+class SlackChannel(_Strict):
+    type: Literal["slack"]
+    webhook_url: SecretStr | None = None
+    webhook_url_env: str | None = None
+    webhook_url_file: Path | None = None
+    token: SecretStr | None = None
+    token_env: str | None = None
+    token_file: Path | None = None
+    channel: str | None = None
+    api_base: str = "https://slack.com/api"
+    min_interval: Duration = 1.0
+
+    @model_validator(mode="after")
+    def _secrets(self) -> SlackChannel:
+        hook = _resolve_secret(self.webhook_url, self.webhook_url_env, self.webhook_url_file, "webhook_url")
+        token = _resolve_secret(self.token, self.token_env, self.token_file, "token")
+        if (hook is None) == (token is None):
+            raise ValueError("a slack channel needs either webhook_url(_env/_file) or token(_env/_file)")
+        if token is not None and not self.channel:
+            raise ValueError("a slack channel with a bot token needs 'channel'")
+        object.__setattr__(self, "webhook_url", hook)
+        object.__setattr__(self, "token", token)
+        return self
+
+
+class EmailChannel(_Strict):
+    type: Literal["email"]
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    sender: str
+    recipients: list[str] = Field(min_length=1)
+    verify: bool = True
+    cafile: Path | None = None
+    per: Literal["alert", "digest"] = "alert"
+
+    @model_validator(mode="after")
+    def _secrets(self) -> EmailChannel:
+        object.__setattr__(
+            self, "password", _resolve_secret(self.password, self.password_env, self.password_file, "password")
+        )
+        return self
+
+
+class WebhookChannel(_Strict):
+    type: Literal["webhook"]
+    url: SecretStr | None = None
+    url_env: str | None = None
+    url_file: Path | None = None
+    secret: SecretStr | None = None
+    secret_env: str | None = None
+    secret_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _secrets(self) -> WebhookChannel:
+        url = _resolve_secret(self.url, self.url_env, self.url_file, "url")
+        if url is None:
+            raise ValueError("a webhook channel needs url, url_env or url_file")
+        object.__setattr__(self, "url", url)
+        object.__setattr__(self, "secret", _resolve_secret(self.secret, self.secret_env, self.secret_file, "secret"))
+        return self
+
+
+ChannelConfig = Annotated[
+    ConsoleChannel | SlackChannel | EmailChannel | WebhookChannel, Field(discriminator="type")
+]
+
+SourceKind = Literal["feed", "page", "sitemap"]
+FirstPoll = Literal["store", "alert", "skip"]
+
+
+class SourceConfig(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    url: str = Field(min_length=1)
+    kind: SourceKind = "feed"
+    interval: Duration = 900.0
+    min_interval: Duration | None = None
+    max_interval: Duration | None = None
+    first_poll: FirstPoll = "store"
+    trust_feed_content: bool = False
+    selector: str | None = None
+    next_selector: str | None = None
+    max_pages: int = Field(default=1, ge=1, le=50)
+    allow_private_networks: bool | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> SourceConfig:
+        if self.kind == "page" and not self.selector:
+            raise ValueError("a source of kind 'page' needs a 'selector' for its article links")
+        if self.kind != "page" and (self.selector or self.next_selector):
+            raise ValueError("'selector' and 'next_selector' apply only to sources of kind 'page'")
+        low = self.min_interval if self.min_interval is not None else min(self.interval, 300.0)
+        high = self.max_interval if self.max_interval is not None else max(self.interval, 86400.0)
+        if not low <= self.interval <= high:
+            raise ValueError("interval must lie between min_interval and max_interval")
+        return self
+
+    @property
+    def min_interval_s(self) -> float:
+        return self.min_interval if self.min_interval is not None else min(self.interval, 300.0)
+
+    @property
+    def max_interval_s(self) -> float:
+        return self.max_interval if self.max_interval is not None else max(self.interval, 86400.0)
+
+
+def _synonym_group(value: Any) -> Any:
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split("|")]
+        if len(parts) < 2 or not all(parts):
+            raise ValueError("a synonym group is two or more words separated by '|', e.g. 'Kyiv|Kiev'")
+        return parts
+    return value
+
+
+class WatchlistConfig(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1)
+    channels: list[str] = Field(default_factory=lambda: ["console"])
+    mode: Literal["immediate", "digest"] = "immediate"
+    synonyms: list[Annotated[list[str], BeforeValidator(_synonym_group)]] = Field(default_factory=list)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _query(self) -> WatchlistConfig:
+        from monitor.match import QuerySyntaxError, validate_query
+
+        try:
+            validate_query(self.query, synonyms=[tuple(g) for g in self.synonyms])
+        except QuerySyntaxError as exc:
+            raise ValueError(f"invalid query: {exc.render()}") from None
+        return self
+
+
+class FetchConfig(_Strict):
+    user_agent: str = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
+    concurrency: int = Field(default=64, ge=1, le=10_000)
+    per_host: int = Field(default=2, ge=1, le=100)
+    connect_timeout: Duration = 10.0
+    timeout: Duration = 30.0
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_decoded_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    allow_private_networks: bool = False
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Environment variables ``MONITOR_<KEY>`` (nested keys joined by ``__``)
+    override the file: ``MONITOR_DATABASE_URL``, ``MONITOR_FETCH__USER_AGENT``, ..."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    database_url: str = "sqlite:///./data/monitor.db"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    tick: Duration = 30.0
+    workers: int = Field(default=16, ge=1, le=1000)
+    http_port: int | None = Field(default=None, ge=0, le=65535)
+    fetch: FetchConfig = FetchConfig()
+    sources: list[SourceConfig] = Field(default_factory=list)
+    watchlists: list[WatchlistConfig] = Field(default_factory=list)
+    channels: dict[str, ChannelConfig] = Field(default_factory=lambda: {"console": ConsoleChannel()})
+    config_dir: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        _unique([s.name for s in sources], "source name")
+        return sources
+
+    @field_validator("watchlists")
+    @classmethod
+    def _unique_watchlists(cls, watchlists: list[WatchlistConfig]) -> list[WatchlistConfig]:
+        _unique([w.name for w in watchlists], "watchlist name")
+        return watchlists
+
+    @model_validator(mode="after")
+    def _channels_exist(self) -> Settings:
+        for i, wl in enumerate(self.watchlists):
+            for name in wl.channels:
+                if name not in self.channels:
+                    known = ", ".join(sorted(self.channels)) or "none"
+                    raise ValueError(
+                        f"watchlists[{i}] ({wl.name}): channel {name!r} is not declared under 'channels'"
+                        f" (declared: {known})"
+                    )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file: the file's content arrives as init kwargs.
+        return (env_settings, init_settings)
+
+
+def _unique(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"duplicate {what} {name!r}")
+        seen.add(name)

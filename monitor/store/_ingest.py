@@ -1,0 +1,149 @@
+"""Applying one poll's intent: articles, hits, outbox rows and the source's new state, in one transaction.
+
+The unique constraints (article URL, hit article x watchlist, alert dedup key) are the last line of
+defence: a concurrent writer that got there first turns our insert into a recorded duplicate, never into
+a second row or a second alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from monitor.store._types import ApplyReport, NewArticle, PollRecord
+from monitor.store.models import Alert, Article, Hit, Source, Watchlist
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    urls: frozenset[str]
+    guids: frozenset[str]
+    hashes: frozenset[str]
+
+
+def known(session: Session, *, urls: Sequence[str], guids: Sequence[str], hashes: Sequence[str]) -> Known:
+    """Which of these keys already belong to a stored article (URL, GUID or content hash)."""
+    found_urls: set[str] = set()
+    found_guids: set[str] = set()
+    found_hashes: set[str] = set()
+    for i in range(0, len(urls), _CHUNK):
+        found_urls.update(session.scalars(select(Article.url).where(Article.url.in_(urls[i : i + _CHUNK]))))
+    for i in range(0, len(guids), _CHUNK):
+        chunk = [g for g in guids[i : i + _CHUNK] if g]
+        found_guids.update(g for g in session.scalars(select(Article.guid).where(Article.guid.in_(chunk))) if g)
+    for i in range(0, len(hashes), _CHUNK):
+        chunk = hashes[i : i + _CHUNK]
+        found_hashes.update(session.scalars(select(Article.content_hash).where(Article.content_hash.in_(chunk))))
+    return Known(frozenset(found_urls), frozenset(found_guids), frozenset(found_hashes))
+
+
+def _is_duplicate(session: Session, art: NewArticle) -> bool:
+    conds = [Article.url == art.url, Article.content_hash == art.content_hash]
+    if art.guid:
+        conds.append(Article.guid == art.guid)
+    return session.scalar(select(Article.id).where(or_(*conds)).limit(1)) is not None
+
+
+def _payload(art: NewArticle, source_name: str, wl: Watchlist, snippet: str, spans: list[list[int]]) -> dict[str, object]:
+    return {
+        "title": art.title,
+        "url": art.url,
+        "source": source_name,
+        "published": art.published.isoformat(),
+        "watchlist": wl.name,
+        "snippet": snippet,
+        "spans": spans,
+    }
+
+
+def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyReport:
+    src = session.get(Source, record.source_id)
+    if src is None:  # removed while the poll was in flight: nothing to attach the result to
+        return ApplyReport()
+    watchlists = {w.id: w for w in session.scalars(select(Watchlist))}
+    added = dups = hits_added = alerts = 0
+    article_ids: list[int] = []
+    for art in record.articles:
+        if _is_duplicate(session, art):
+            dups += 1
+            continue
+        try:
+            with session.begin_nested():
+                row = Article(
+                    source_id=src.id, url=art.url, guid=art.guid, title=art.title, published=art.published,
+                    date_source=art.date_source, text=art.text, content_hash=art.content_hash,
+                    language=art.language, extractor=art.extractor, first_seen_at=now,
+                )
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            dups += 1
+            continue
+        added += 1
+        article_ids.append(row.id)
+        for hit in art.hits:
+            wl = watchlists.get(hit.watchlist_id)
+            if wl is None:
+                continue
+            spans = [[s.start, s.end] for s in hit.spans]
+            hit_row = Hit(
+                article_id=row.id, watchlist_id=wl.id, article_url=art.url, article_title=art.title,
+                snippet=hit.snippet, spans=spans, alerted=record.alert and wl.enabled, matched_at=now,
+            )
+            session.add(hit_row)
+            session.flush()
+            hits_added += 1
+            if not (record.alert and wl.enabled):
+                continue
+            for channel in wl.channels or ():
+                session.add(
+                    Alert(
+                        dedup_key=f"a{row.id}:w{wl.id}:{channel}", hit_id=hit_row.id, article_id=row.id,
+                        watchlist_id=wl.id, channel=channel, mode=wl.mode, status="pending", attempts=0,
+                        next_attempt_at=now, created_at=now,
+                        payload=_payload(art, src.name, wl, hit.snippet, spans),
+                    )
+                )
+                alerts += 1
+    _update_source(src, record, now)
+    session.flush()
+    return ApplyReport(added, dups, hits_added, alerts, tuple(article_ids))
+
+
+def _update_source(src: Source, record: PollRecord, now: datetime) -> None:
+    up = record.update
+    src.lease_until = None
+    src.last_checked_at = now
+    src.next_check_at = up.next_check_at
+    src.current_interval_s = up.current_interval_s
+    src.updated_at = now
+    if up.new_url:
+        src.url = up.new_url
+    if up.success:
+        src.polls += 1
+        src.last_success_at = now
+        src.error_count = 0
+        src.last_error = None
+        src.last_error_at = None
+        if up.etag is not None or up.last_modified is not None or up.body_hash is not None:
+            src.etag = up.etag
+            src.last_modified = up.last_modified
+            src.body_hash = up.body_hash
+        if up.new_entries:
+            src.last_new_entry_at = now
+        if up.recent_entry_times:
+            src.recent_entry_times = [t.isoformat() for t in up.recent_entry_times]
+    else:
+        src.error_count += 1
+        src.last_error = up.error
+        src.last_error_at = now
+    if up.deactivate_reason:
+        src.active = False
+        src.deactivated_reason = up.deactivate_reason

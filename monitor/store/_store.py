@@ -1,0 +1,224 @@
+"""The ``Store`` facade: every method is one short transaction and returns plain values.
+
+The methods are synchronous (SQLAlchemy's ORM); the runtime calls them from worker threads so that the
+event loop keeps fetching while the database works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.store import _ingest, _migrate, _outbox, _sources
+from monitor.store._engine import make_engine
+from monitor.store._types import (
+    AlertListRow,
+    AlertRow,
+    ApplyReport,
+    HitRow,
+    PollRecord,
+    SourceRow,
+    SourceSpec,
+    WatchlistRow,
+    WatchlistSpec,
+)
+from monitor.store.models import Article, Hit, Source, Watchlist
+
+T = TypeVar("T")
+
+
+class Store:
+    """Articles, hits, sources, watchlists and the alert outbox in one SQLAlchemy database."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url, echo=echo)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._session.begin() as session:
+            yield session
+
+    def _tx(self, fn: Callable[[Session], T]) -> T:
+        with self.session() as s:
+            return fn(s)
+
+    # schema -------------------------------------------------------------------------------------------
+    def upgrade(self) -> None:
+        _migrate.upgrade(self.engine)
+
+    def current_revision(self) -> str | None:
+        return _migrate.current_revision(self.engine)
+
+    def is_current(self) -> bool:
+        return self.current_revision() == _migrate.head_revision()
+
+    def schema_drift(self) -> list[str]:
+        return _migrate.schema_drift(self.engine)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    # sources ------------------------------------------------------------------------------------------
+    def sync_config(
+        self, sources: Sequence[SourceSpec], watchlists: Sequence[WatchlistSpec], *, now: datetime
+    ) -> dict[str, tuple[int, int, int]]:
+        def run(s: Session) -> dict[str, tuple[int, int, int]]:
+            return {
+                "sources": _sources.sync_sources(s, sources, now),
+                "watchlists": _sources.sync_watchlists(s, watchlists, now),
+            }
+
+        return self._tx(run)
+
+    def add_source(self, spec: SourceSpec, *, now: datetime) -> SourceRow:
+        return self._tx(lambda s: _sources.source_row(_sources.add_source(s, spec, now)))
+
+    def remove_source(self, ref: str) -> str:
+        def run(s: Session) -> str:
+            src = _sources.find_source(s, ref)
+            s.delete(src)
+            return src.name
+
+        return self._tx(run)
+
+    def set_source_enabled(self, ref: str, enabled: bool, *, now: datetime) -> SourceRow:
+        def run(s: Session) -> SourceRow:
+            src = _sources.find_source(s, ref)
+            src.enabled = enabled
+            src.updated_at = now
+            if enabled:
+                src.next_check_at = min(src.next_check_at, now)
+            return _sources.source_row(src)
+
+        return self._tx(run)
+
+    def get_source(self, ref: str) -> SourceRow:
+        return self._tx(lambda s: _sources.source_row(_sources.find_source(s, ref)))
+
+    def list_sources(self, *, now: datetime) -> list[SourceRow]:
+        return self._tx(lambda s: _sources.list_sources(s, now))
+
+    def claim_due_sources(self, *, now: datetime, limit: int, lease_s: float = 600.0) -> list[SourceRow]:
+        return self._tx(lambda s: _sources.claim_due(s, now=now, limit=limit, lease_s=lease_s))
+
+    def make_all_due(self, *, now: datetime) -> int:
+        return self._tx(lambda s: _sources.force_due(s, now))
+
+    # watchlists ---------------------------------------------------------------------------------------
+    def list_watchlists(self) -> list[WatchlistRow]:
+        return self._tx(
+            lambda s: [_sources.watchlist_row(w) for w in s.scalars(select(Watchlist).order_by(Watchlist.name))]
+        )
+
+    def add_watchlist(self, spec: WatchlistSpec, *, now: datetime, replace: bool = False) -> WatchlistRow:
+        return self._tx(lambda s: _sources.watchlist_row(_sources.add_watchlist(s, spec, now, replace=replace)))
+
+    def remove_watchlist(self, name: str) -> None:
+        self._tx(lambda s: s.delete(_sources.find_watchlist(s, name)))
+
+    def watchlists_version(self) -> tuple[int, str | None]:
+        """A cheap fingerprint (count, newest update) that changes when any watchlist changes."""
+
+        def run(s: Session) -> tuple[int, str | None]:
+            count, newest = s.execute(select(func.count(), func.max(Watchlist.updated_at))).one()
+            return int(count), str(newest) if newest is not None else None
+
+        return self._tx(run)
+
+    # ingest -------------------------------------------------------------------------------------------
+    def known(self, *, urls: Sequence[str], guids: Sequence[str] = (), hashes: Sequence[str] = ()) -> _ingest.Known:
+        return self._tx(lambda s: _ingest.known(s, urls=urls, guids=guids, hashes=hashes))
+
+    def apply_poll(self, record: PollRecord, *, now: datetime) -> ApplyReport:
+        return self._tx(lambda s: _ingest.apply_poll(s, record, now))
+
+    # outbox -------------------------------------------------------------------------------------------
+    def claim_alerts(self, *, now: datetime, limit: int, lease_s: float, worker: str) -> list[AlertRow]:
+        return self._tx(lambda s: _outbox.claim(s, now=now, limit=limit, lease_s=lease_s, worker=worker))
+
+    def mark_sent(self, ids: Sequence[int], *, now: datetime, external_id: str | None = None) -> None:
+        self._tx(lambda s: _outbox.mark_sent(s, ids, now=now, external_id=external_id))
+
+    def mark_retry(self, ids: Sequence[int], *, error: str, next_attempt_at: datetime) -> None:
+        self._tx(lambda s: _outbox.mark_retry(s, ids, error=error, next_attempt_at=next_attempt_at))
+
+    def mark_failed(self, ids: Sequence[int], *, error: str) -> None:
+        self._tx(lambda s: _outbox.mark_failed(s, ids, error=error))
+
+    def requeue_failed(self, *, ids: Sequence[int] | None, now: datetime) -> int:
+        return self._tx(lambda s: _outbox.requeue_failed(s, ids=ids, now=now))
+
+    def outbox_summary(self, *, now: datetime) -> tuple[int, datetime | None]:
+        return self._tx(lambda s: _outbox.pending_summary(s, now=now))
+
+    def list_alerts(self, *, status: str | None = None, limit: int = 100) -> list[AlertListRow]:
+        return self._tx(lambda s: _outbox.list_alerts(s, status=status, limit=limit))
+
+    # queries ------------------------------------------------------------------------------------------
+    def list_hits(
+        self, *, watchlist: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[HitRow]:
+        def run(s: Session) -> list[HitRow]:
+            stmt = (
+                select(Hit, Watchlist.name)
+                .join(Watchlist, Watchlist.id == Hit.watchlist_id)
+                .order_by(Hit.matched_at.desc(), Hit.id.desc())
+                .limit(limit)
+            )
+            if watchlist:
+                stmt = stmt.where(Watchlist.name == watchlist)
+            if since:
+                stmt = stmt.where(Hit.matched_at >= since)
+            return [
+                HitRow(
+                    id=h.id, watchlist=name, article_id=h.article_id, title=h.article_title, url=h.article_url,
+                    snippet=h.snippet, spans=tuple((int(a), int(b)) for a, b in h.spans or ()),
+                    matched_at=h.matched_at, alerted=h.alerted,
+                )
+                for h, name in s.execute(stmt).tuples()
+            ]
+
+        return self._tx(run)
+
+    def counts(self) -> dict[str, int]:
+        def run(s: Session) -> dict[str, int]:
+            return {
+                name: int(s.scalar(select(func.count()).select_from(model)) or 0)
+                for name, model in (("sources", Source), ("articles", Article), ("hits", Hit), ("watchlists", Watchlist))
+            }
+
+        return self._tx(run)
+
+    def export_articles(self, *, since: datetime | None = None, watchlist: str | None = None) -> list[tuple[str, str]]:
+        """(canonical URL, normalised text) of stored articles, oldest first."""
+
+        def run(s: Session) -> list[tuple[str, str]]:
+            stmt = select(Article.url, Article.text).order_by(Article.first_seen_at, Article.id)
+            if since is not None:
+                stmt = stmt.where(Article.first_seen_at >= since)
+            if watchlist is not None:
+                stmt = stmt.where(
+                    Article.id.in_(
+                        select(Hit.article_id).join(Watchlist, Watchlist.id == Hit.watchlist_id)
+                        .where(Watchlist.name == watchlist)
+                    )
+                )
+            return [(u, t) for u, t in s.execute(stmt).tuples()]
+
+        return self._tx(run)

@@ -1,0 +1,168 @@
+"""The store on SQLite and PostgreSQL: migrations, config sync, ingest de-duplication, the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from monitor.core import Span, WatchlistHit
+from monitor.store import (
+    NewArticle,
+    PollRecord,
+    SourceSpec,
+    SourceUpdate,
+    Store,
+    StoreError,
+    WatchlistSpec,
+    head_revision,
+)
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    s.upgrade()
+    yield s
+    s.close()
+
+
+def art(n: int, *, url: str | None = None, chash: str | None = None, hits: tuple[WatchlistHit, ...] = ()) -> NewArticle:
+    return NewArticle(
+        url=url or f"https://news.example/{n}", guid=f"g{n}", title=f"Title {n}", published=date(2026, 11, 20),
+        date_source="feed", text=f"Title {n}\n20261120\nhttps://news.example/{n}\nBody {n}.\n",
+        content_hash=chash or f"{n:064x}", language="en", extractor="test", hits=hits,
+    )
+
+
+def ok_update() -> SourceUpdate:
+    return SourceUpdate(success=True, next_check_at=NOW + timedelta(minutes=15), current_interval_s=900)
+
+
+def test_migrations_single_head_upgrade_from_empty_and_no_drift(db_url: str) -> None:
+    s = Store(db_url)
+    try:
+        assert s.current_revision() is None
+        s.upgrade()
+        assert s.current_revision() == head_revision()
+        assert s.is_current()
+        assert s.schema_drift() == []
+        tables = set(inspect(s.engine).get_table_names())
+        assert {"sources", "articles", "watchlists", "hits", "alerts"} <= tables
+        s.upgrade()  # idempotent
+        assert s.is_current()
+    finally:
+        s.close()
+
+
+def test_sync_config_adds_changes_and_removes(store: Store) -> None:
+    specs = [SourceSpec(name="a", url="https://a.example/feed"), SourceSpec(name="b", url="https://b.example/feed")]
+    wls = [WatchlistSpec(name="w", query="alpha")]
+    assert store.sync_config(specs, wls, now=NOW) == {"sources": (2, 0, 0), "watchlists": (1, 0, 0)}
+    assert store.sync_config(specs, wls, now=NOW) == {"sources": (0, 0, 0), "watchlists": (0, 0, 0)}
+    store.add_source(SourceSpec(name="cli-one", url="https://c.example/feed"), now=NOW)
+    changed = [SourceSpec(name="a", url="https://a.example/other")]
+    report = store.sync_config(changed, [], now=NOW)
+    assert report == {"sources": (0, 1, 1), "watchlists": (0, 0, 1)}
+    names = {s.name for s in store.list_sources(now=NOW)}
+    assert names == {"a", "cli-one"}  # CLI-added sources are not the config's to remove
+    with pytest.raises(StoreError, match="already exists"):
+        store.add_source(SourceSpec(name="a", url="https://x.example"), now=NOW)
+
+
+def _setup(store: Store) -> tuple[int, int]:
+    store.sync_config(
+        [SourceSpec(name="src", url="https://src.example/feed")],
+        [WatchlistSpec(name="w1", query="alpha", channels=("console", "hook")), WatchlistSpec(name="w2", query="beta")],
+        now=NOW,
+    )
+    src = store.list_sources(now=NOW)[0]
+    wl = {w.name: w.id for w in store.list_watchlists()}
+    return src.id, wl["w1"]
+
+
+def test_apply_poll_stores_once_and_enqueues_once(store: Store) -> None:
+    source_id, w1 = _setup(store)
+    hit = WatchlistHit(watchlist_id=w1, snippet="Alpha rises.", spans=(Span(0, 5),))
+    record = PollRecord(source_id, ok_update(), (art(1, hits=(hit,)), art(2)))
+    report = store.apply_poll(record, now=NOW)
+    assert (report.articles_added, report.hits_added, report.alerts_enqueued) == (2, 1, 2)
+    again = store.apply_poll(record, now=NOW)
+    assert (again.articles_added, again.duplicates, again.alerts_enqueued) == (0, 2, 0)
+    # same text under another URL, and same URL under another hash: both duplicates
+    third = store.apply_poll(
+        PollRecord(source_id, ok_update(), (art(3, chash=f"{1:064x}"), art(4, url="https://news.example/2"))), now=NOW
+    )
+    assert (third.articles_added, third.duplicates) == (0, 2)
+    assert store.counts()["articles"] == 2
+    known = store.known(urls=["https://news.example/1", "https://x.example"], guids=["g2", "zz"])
+    assert known.urls == {"https://news.example/1"} and known.guids == {"g2"}
+
+
+def test_first_poll_store_records_hits_without_alerts(store: Store) -> None:
+    source_id, w1 = _setup(store)
+    hit = WatchlistHit(watchlist_id=w1, snippet="Alpha.", spans=())
+    report = store.apply_poll(PollRecord(source_id, ok_update(), (art(1, hits=(hit,)),), alert=False), now=NOW)
+    assert (report.hits_added, report.alerts_enqueued) == (1, 0)
+    assert [h.alerted for h in store.list_hits()] == [False]
+
+
+def test_failure_updates_error_state_and_success_resets(store: Store) -> None:
+    source_id, _ = _setup(store)
+    fail = SourceUpdate(success=False, next_check_at=NOW + timedelta(minutes=2), current_interval_s=900, error="HTTP 500")
+    store.apply_poll(PollRecord(source_id, fail), now=NOW)
+    store.apply_poll(PollRecord(source_id, fail), now=NOW)
+    src = store.get_source("src")
+    assert (src.error_count, src.last_error, src.last_error_at) == (2, "HTTP 500", NOW)
+    store.apply_poll(PollRecord(source_id, ok_update()), now=NOW)
+    src = store.get_source("src")
+    assert (src.error_count, src.last_error, src.polls) == (0, None, 1)
+    gone = SourceUpdate(success=False, next_check_at=NOW, current_interval_s=900, error="410", deactivate_reason="gone: 410")
+    store.apply_poll(PollRecord(source_id, gone), now=NOW)
+    assert store.claim_due_sources(now=NOW + timedelta(days=1), limit=10) == []
+    assert store.get_source("src").deactivated_reason == "gone: 410"
+
+
+def test_claim_due_sources_leases(store: Store) -> None:
+    _setup(store)
+    first = store.claim_due_sources(now=NOW + timedelta(seconds=1), limit=10, lease_s=60)
+    assert [s.name for s in first] == ["src"]
+    assert store.claim_due_sources(now=NOW + timedelta(seconds=2), limit=10, lease_s=60) == []
+    assert len(store.claim_due_sources(now=NOW + timedelta(seconds=120), limit=10, lease_s=60)) == 1
+    store.set_source_enabled("src", False, now=NOW)
+    assert store.claim_due_sources(now=NOW + timedelta(hours=1), limit=10) == []
+
+
+def test_outbox_claim_mark_retry_fail_requeue(store: Store) -> None:
+    source_id, w1 = _setup(store)
+    hit = WatchlistHit(watchlist_id=w1, snippet="Alpha.", spans=())
+    store.apply_poll(PollRecord(source_id, ok_update(), (art(1, hits=(hit,)),)), now=NOW)
+    rows = store.claim_alerts(now=NOW, limit=10, lease_s=60, worker="t")
+    assert sorted(r.channel for r in rows) == ["console", "hook"]
+    assert rows[0].payload["title"] == "Title 1" and rows[0].payload["watchlist"] == "w1"
+    assert store.claim_alerts(now=NOW, limit=10, lease_s=60, worker="t") == []  # leased
+    by_channel = {r.channel: r.id for r in rows}
+    store.mark_sent([by_channel["console"]], now=NOW, external_id="x1")
+    store.mark_retry([by_channel["hook"]], error="HTTP 503", next_attempt_at=NOW + timedelta(seconds=30))
+    assert store.claim_alerts(now=NOW + timedelta(seconds=10), limit=10, lease_s=60, worker="t") == []
+    again = store.claim_alerts(now=NOW + timedelta(seconds=31), limit=10, lease_s=60, worker="t")
+    assert [r.id for r in again] == [by_channel["hook"]] and again[0].attempts == 2
+    store.mark_failed([by_channel["hook"]], error="HTTP 404 channel_not_found")
+    failed = store.list_alerts(status="failed")
+    assert [(a.id, a.last_error) for a in failed] == [(by_channel["hook"], "HTTP 404 channel_not_found")]
+    assert store.requeue_failed(ids=None, now=NOW) == 1
+    assert store.outbox_summary(now=NOW + timedelta(seconds=1))[0] == 1
+
+
+def test_hits_outlive_removed_article_source(store: Store) -> None:
+    source_id, w1 = _setup(store)
+    hit = WatchlistHit(watchlist_id=w1, snippet="Alpha.", spans=(Span(0, 5),))
+    store.apply_poll(PollRecord(source_id, ok_update(), (art(1, hits=(hit,)),)), now=NOW)
+    store.remove_source("src")
+    hits = store.list_hits(watchlist="w1")
+    assert [(h.title, h.spans) for h in hits] == [("Title 1", ((0, 5),))]
+    assert store.export_articles(watchlist="w1")[0][0] == "https://news.example/1"
