@@ -28,7 +28,9 @@ def _root(
         str | None, typer.Option("--config", "-c", envvar="MONITOR_CONFIG", help="Configuration file.")
     ] = None,
     log_format: Annotated[str, typer.Option("--log-format", help="auto, console or json.")] = "auto",
-    log_level: Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")] = None,
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
+    ] = None,
 ) -> None:
     if log_format not in ("auto", "console", "json"):
         raise typer.BadParameter("must be auto, console or json", param_hint="--log-format")

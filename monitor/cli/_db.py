@@ -33,7 +33,8 @@ def check(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Exit 1 unless the schema is at head and matches the models. Example: monitor db check"""
     with open_store(ctx, config, upgrade=False) as store:
         if not store.is_current():
-            fail(f"database at revision {store.current_revision() or 'empty'}, head is {head_revision()}: run 'monitor db upgrade'")
+            rev = store.current_revision() or "empty"
+            fail(f"database at revision {rev}, head is {head_revision()}: run 'monitor db upgrade'")
         drift = store.schema_drift()
         if drift:
             fail("schema differs from the models:\n" + "\n".join(drift))

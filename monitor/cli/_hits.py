@@ -42,8 +42,10 @@ def hits_ls(
     if json_out:
         emit_json(rows)
         return
-    table(("WHEN", "WATCHLIST", "TITLE", "SNIPPET"),
-          [(r.matched_at.strftime("%Y-%m-%d %H:%M"), r.watchlist, r.title[:60], r.snippet[:80]) for r in rows])
+    table(
+        ("WHEN", "WATCHLIST", "TITLE", "SNIPPET"),
+        [(r.matched_at.strftime("%Y-%m-%d %H:%M"), r.watchlist, r.title[:60], r.snippet[:80]) for r in rows],
+    )
 
 
 @alerts_app.command("ls")
@@ -62,8 +64,13 @@ def alerts_ls(
     if json_out:
         emit_json(rows)
         return
-    table(("ID", "STATUS", "CHANNEL", "WATCHLIST", "TRIES", "TITLE", "LAST ERROR"),
-          [(r.id, r.status, r.channel, r.watchlist, r.attempts, r.title[:50], (r.last_error or "-")[:60]) for r in rows])
+    table(
+        ("ID", "STATUS", "CHANNEL", "WATCHLIST", "TRIES", "TITLE", "LAST ERROR"),
+        [
+            (r.id, r.status, r.channel, r.watchlist, r.attempts, r.title[:50], (r.last_error or "-")[:60])
+            for r in rows
+        ],
+    )
 
 
 @alerts_app.command("retry")

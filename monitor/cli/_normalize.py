@@ -36,9 +36,13 @@ def _fetch(url: str, *, allow_private: bool) -> tuple[bytes, str, str | None]:
 def normalize(
     ctx: typer.Context,
     inputs: Annotated[list[str], typer.Argument(help="Files, http(s) URLs, or - for standard input.")],
-    url: Annotated[str | None, typer.Option("--url", help="The article's URL, for file or stdin input.")] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="The article's URL, for file or stdin input.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text, json or jsonl.")] = "text",
-    allow_private: Annotated[bool, typer.Option("--allow-private-networks", help="Allow fetching from private addresses.")] = False,
+    allow_private: Annotated[
+        bool, typer.Option("--allow-private-networks", help="Allow fetching from private addresses.")
+    ] = False,
 ) -> None:
     """Print articles (HTML or text) in the reference format.
 
@@ -65,7 +69,9 @@ def normalize(
             failures += 1
             continue
         try:
-            art = normalize_document(data, fetched_at=fetched_at, url=source_url, content_type=content_type, path=path)
+            art = normalize_document(
+                data, fetched_at=fetched_at, url=source_url, content_type=content_type, path=path
+            )
         except ExtractionError as exc:
             typer.echo(f"error: {item}: {exc}", err=True)
             failures += 1

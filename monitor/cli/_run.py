@@ -14,7 +14,9 @@ from monitor.log import get_logger
 
 def run(
     ctx: typer.Context,
-    once: Annotated[bool, typer.Option("--once", help="Poll every source once, deliver the alerts, exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once, deliver the alerts, exit.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run the monitoring daemon (until SIGTERM/SIGINT), or a single pass with --once.
@@ -32,8 +34,13 @@ def run(
             if once:
                 report = await daemon.run_once()
                 log.info(
-                    "run.done", polls=report.polls, failures=report.failures, new_articles=report.new_articles,
-                    hits=report.hits, alerts_sent=report.dispatch.sent, alerts_retrying=report.dispatch.retried,
+                    "run.done",
+                    polls=report.polls,
+                    failures=report.failures,
+                    new_articles=report.new_articles,
+                    hits=report.hits,
+                    alerts_sent=report.dispatch.sent,
+                    alerts_retrying=report.dispatch.retried,
                     alerts_failed=report.dispatch.failed,
                 )
             else:

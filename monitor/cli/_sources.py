@@ -36,8 +36,17 @@ def ls(ctx: typer.Context, json_out: JsonOption = False, config: ConfigOption = 
     table(
         ("NAME", "KIND", "HEALTH", "LAST OK", "LAST ERROR", "FAILS", "NEXT", "24H", "URL"),
         [
-            (r.name, r.kind, _health(r), ago(r.last_success_at), (r.last_error or "-")[:60], r.error_count,
-             ago(r.next_check_at), r.articles_24h, r.url)
+            (
+                r.name,
+                r.kind,
+                _health(r),
+                ago(r.last_success_at),
+                (r.last_error or "-")[:60],
+                r.error_count,
+                ago(r.next_check_at),
+                r.articles_24h,
+                r.url,
+            )
             for r in rows
         ],
     )
@@ -45,11 +54,23 @@ def ls(ctx: typer.Context, json_out: JsonOption = False, config: ConfigOption = 
 
 def _row_dict(r: SourceRow) -> dict[str, object]:
     return {
-        "id": r.id, "name": r.name, "url": r.url, "kind": r.kind, "origin": r.origin, "enabled": r.enabled,
-        "active": r.active, "deactivated_reason": r.deactivated_reason, "interval_s": r.interval_s,
-        "current_interval_s": r.current_interval_s, "next_check_at": r.next_check_at,
-        "last_checked_at": r.last_checked_at, "last_success_at": r.last_success_at, "last_error": r.last_error,
-        "last_error_at": r.last_error_at, "error_count": r.error_count, "articles_24h": r.articles_24h,
+        "id": r.id,
+        "name": r.name,
+        "url": r.url,
+        "kind": r.kind,
+        "origin": r.origin,
+        "enabled": r.enabled,
+        "active": r.active,
+        "deactivated_reason": r.deactivated_reason,
+        "interval_s": r.interval_s,
+        "current_interval_s": r.current_interval_s,
+        "next_check_at": r.next_check_at,
+        "last_checked_at": r.last_checked_at,
+        "last_success_at": r.last_success_at,
+        "last_error": r.last_error,
+        "last_error_at": r.last_error_at,
+        "error_count": r.error_count,
+        "articles_24h": r.articles_24h,
         "options": r.options,
     }
 
@@ -76,7 +97,9 @@ def add(
     interval: Annotated[float, typer.Option(help="Polling interval in seconds.", min=30)] = 900.0,
     selector: Annotated[str | None, typer.Option(help="CSS selector of article links (kind page).")] = None,
     next_selector: Annotated[str | None, typer.Option(help="CSS selector of the next-page link.")] = None,
-    first_poll: Annotated[str, typer.Option(help="store, alert or skip: what the first poll does.")] = "store",
+    first_poll: Annotated[
+        str, typer.Option(help="store, alert or skip: what the first poll does.")
+    ] = "store",
     json_out: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -101,8 +124,13 @@ def add(
     if next_selector:
         options["next_selector"] = next_selector
     spec = SourceSpec(
-        name=name or (urlsplit(url).hostname or url), url=url, kind=kind, interval_s=interval,
-        min_interval_s=min(interval, 300.0), max_interval_s=max(interval, 86400.0), first_poll=first_poll,
+        name=name or (urlsplit(url).hostname or url),
+        url=url,
+        kind=kind,
+        interval_s=interval,
+        min_interval_s=min(interval, 300.0),
+        max_interval_s=max(interval, 86400.0),
+        first_poll=first_poll,
         options=options,
     )
     with open_store(ctx, config) as store:

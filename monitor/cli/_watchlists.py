@@ -15,7 +15,9 @@ from monitor.store import WatchlistRow, WatchlistSpec
 app = typer.Typer(help="Watchlists: boolean queries and the channels they alert.", no_args_is_help=True)
 
 ChannelOpt = Annotated[list[str] | None, typer.Option("--channel", help="Channel to alert (repeatable).")]
-SynonymOpt = Annotated[list[str] | None, typer.Option("--synonym", help="Synonym group, e.g. 'Kyiv|Kiev' (repeatable).")]
+SynonymOpt = Annotated[
+    list[str] | None, typer.Option("--synonym", help="Synonym group, e.g. 'Kyiv|Kiev' (repeatable).")
+]
 ModeOpt = Annotated[str, typer.Option(help="immediate or digest.")]
 
 
@@ -38,8 +40,14 @@ def _validate(query: str, groups: tuple[tuple[str, ...], ...]) -> None:
 
 def _row_dict(r: WatchlistRow) -> dict[str, object]:
     return {
-        "id": r.id, "name": r.name, "query": r.query, "channels": list(r.channels), "mode": r.mode,
-        "synonyms": [list(g) for g in r.synonyms], "origin": r.origin, "enabled": r.enabled,
+        "id": r.id,
+        "name": r.name,
+        "query": r.query,
+        "channels": list(r.channels),
+        "mode": r.mode,
+        "synonyms": [list(g) for g in r.synonyms],
+        "origin": r.origin,
+        "enabled": r.enabled,
     }
 
 
@@ -51,8 +59,10 @@ def ls(ctx: typer.Context, json_out: JsonOption = False, config: ConfigOption = 
     if json_out:
         emit_json([_row_dict(r) for r in rows])
         return
-    table(("NAME", "MODE", "CHANNELS", "ORIGIN", "QUERY"),
-          [(r.name, r.mode, ",".join(r.channels), r.origin, r.query) for r in rows])
+    table(
+        ("NAME", "MODE", "CHANNELS", "ORIGIN", "QUERY"),
+        [(r.name, r.mode, ",".join(r.channels), r.origin, r.query) for r in rows],
+    )
 
 
 @app.command("show")
@@ -73,8 +83,11 @@ def _save(ctx: typer.Context, config: str | None, spec: WatchlistSpec, *, replac
     settings = state(ctx, config).settings()
     for channel in spec.channels:
         if channel not in settings.channels:
-            fail(f"channel {channel!r} is not declared in the configuration "
-                 f"(declared: {', '.join(sorted(settings.channels)) or 'none'})", code=2)
+            fail(
+                f"channel {channel!r} is not declared in the configuration "
+                f"(declared: {', '.join(sorted(settings.channels)) or 'none'})",
+                code=2,
+            )
     if spec.mode not in ("immediate", "digest"):
         fail(f"--mode must be immediate or digest, not {spec.mode!r}", code=2)
     _validate(spec.query, spec.synonyms)
@@ -92,9 +105,13 @@ def add(
     synonym: SynonymOpt = None,
     config: ConfigOption = None,
 ) -> None:
-    """Add a watchlist. Example: monitor watchlist add ports '"port authority" AND strike' --channel console"""
-    spec = WatchlistSpec(name=name, query=query, channels=tuple(channel or ["console"]), mode=mode,
-                         synonyms=_groups(synonym))
+    """Add a watchlist.
+
+    Example: monitor watchlist add ports '"port authority" AND strike' --channel console
+    """
+    spec = WatchlistSpec(
+        name=name, query=query, channels=tuple(channel or ["console"]), mode=mode, synonyms=_groups(synonym)
+    )
     row = _save(ctx, config, spec, replace=False)
     typer.echo(f"added watchlist {row.name}: {row.query}")
 
@@ -116,8 +133,12 @@ def edit(
         fail(f"no watchlist named {name!r}")
     cur = current[0]
     spec = WatchlistSpec(
-        name=name, query=query or cur.query, channels=tuple(channel) if channel else cur.channels,
-        mode=mode or cur.mode, synonyms=_groups(synonym) if synonym else cur.synonyms, enabled=cur.enabled,
+        name=name,
+        query=query or cur.query,
+        channels=tuple(channel) if channel else cur.channels,
+        mode=mode or cur.mode,
+        synonyms=_groups(synonym) if synonym else cur.synonyms,
+        enabled=cur.enabled,
     )
     row = _save(ctx, config, spec, replace=True)
     typer.echo(f"updated watchlist {row.name}: {row.query}")
@@ -132,7 +153,7 @@ def rm(ctx: typer.Context, name: str, config: ConfigOption = None) -> None:
 
 
 @app.command("test")
-def test(
+def check_query(
     query: str,
     file: Annotated[Path | None, typer.Option("--file", help="A text or HTML file to test against.")] = None,
     text: Annotated[str | None, typer.Option("--text", help="A text to test against.")] = None,

@@ -166,13 +166,15 @@ def make_decoder(content_encoding: str | None, *, limit: int) -> BodyDecoder:
     Unknown codings pass through unchanged, like httpx does: parse/extract will then see binary data and
     fail loudly, which beats refusing a feed whose server mislabels an identity body.
     """
-    stages: list[_Stage] = []
     codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
-    for coding in reversed(codings):
-        if coding in ("gzip", "x-gzip"):
-            stages.append(_ZlibStage(gzip=True, limit=limit))
-        elif coding == "deflate":
-            stages.append(_ZlibStage(gzip=False, limit=limit))
-        elif coding == "br":
-            stages.append(_BrotliStage(limit=limit))
+    known = [c for c in reversed(codings) if c in ("gzip", "x-gzip", "deflate", "br")]
+    stages: list[_Stage] = []
+    for index, coding in enumerate(known):
+        # An inner layer is compressed data, which may be a little larger than the final body (stored
+        # blocks, headers); give it a small slack. The last stage gets exactly the cap.
+        budget = limit if index == len(known) - 1 else limit + limit // 64 + 1024
+        if coding == "br":
+            stages.append(_BrotliStage(limit=budget))
+        else:
+            stages.append(_ZlibStage(gzip=coding != "deflate", limit=budget))
     return BodyDecoder(stages, limit=limit)

@@ -12,23 +12,20 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
-import httpcore
 import httpx
 
 from monitor.core import FetchResult
+from monitor.fetch._client import HostSlots, make_client
 from monitor.fetch._decode import DecodeError, OutputTooLarge, make_decoder
 from monitor.fetch._errors import FetchError
 from monitor.fetch._headers import body_hash, parse_max_age, parse_retry_after
 from monitor.fetch._local import fetch_local, local_path
-from monitor.fetch._netguard import AddressRefused, GuardedBackend, NetRules, ResolveFailed, Resolver
+from monitor.fetch._netguard import AddressRefused, NetRules, ResolveFailed, Resolver
 from monitor.fetch._policy import FetchPolicy, Validators
 from monitor.log import get_logger
 
@@ -51,64 +48,6 @@ class Fetcher(Protocol):
     async def fetch(
         self, url: str, *, validators: Validators | None = None, policy: FetchPolicy | None = None
     ) -> FetchResult: ...
-
-
-class _RefuseCookies(DefaultCookiePolicy):
-    """Never store or send cookies: a shared jar would leak state between unrelated sources."""
-
-    def set_ok(self, cookie: Any, request: Any) -> bool:
-        return False
-
-    def return_ok(self, cookie: Any, request: Any) -> bool:
-        return False
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool rebuilt around the guarded network backend.
-
-    httpx 0.28 does not expose ``network_backend``; the pool is the documented httpcore object, so it is
-    swapped right after construction (the one private attribute we rely on, covered by the SSRF tests).
-    """
-
-    def __init__(self, *, backend: GuardedBackend, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
-        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=backend,
-        )
-
-
-@dataclass(slots=True)
-class _Slot:
-    semaphore: asyncio.Semaphore
-    users: int = 0
-
-
-class _HostSlots:
-    """Per-host concurrency caps; entries disappear when unused so 10,000 hosts do not pile up."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._slots: dict[str, _Slot] = {}
-
-    @asynccontextmanager
-    async def hold(self, host: str) -> AsyncIterator[None]:
-        slot = self._slots.get(host)
-        if slot is None:
-            slot = self._slots[host] = _Slot(asyncio.Semaphore(self._limit))
-        slot.users += 1
-        try:
-            async with slot.semaphore:
-                yield
-        finally:
-            slot.users -= 1
-            if slot.users == 0:
-                del self._slots[host]
 
 
 @dataclass(slots=True)
@@ -160,7 +99,7 @@ class HttpFetcher:
         self._resolver = resolver
         self._ssl_context = ssl_context
         self._global = asyncio.Semaphore(max_connections)
-        self._hosts = _HostSlots(per_host_limit)
+        self._hosts = HostSlots(per_host_limit)
         self._clients: dict[NetRules, httpx.AsyncClient] = {}
         self._closed = False
 
@@ -188,21 +127,11 @@ class HttpFetcher:
                 raise RuntimeError("HttpFetcher is closed")
             if self._ssl_context is None:
                 self._ssl_context = httpx.create_ssl_context(trust_env=False)
-            limits = httpx.Limits(
-                max_connections=self._max_connections,
-                max_keepalive_connections=self._max_connections,
-                keepalive_expiry=5.0,
-            )
-            transport = _GuardedTransport(
-                backend=GuardedBackend(rules=rules, resolver=self._resolver),
+            client = make_client(
+                rules=rules,
+                resolver=self._resolver,
                 ssl_context=self._ssl_context,
-                limits=limits,
-            )
-            client = httpx.AsyncClient(
-                transport=transport,
-                follow_redirects=False,
-                trust_env=False,
-                cookies=httpx.Cookies(CookieJar(policy=_RefuseCookies())),
+                max_connections=self._max_connections,
             )
             self._clients[rules] = client
         return client
@@ -265,9 +194,9 @@ class HttpFetcher:
                     async with asyncio.timeout(budget):
                         hop = await self._request(client, target, headers, timeout, policy, current, url)
                 except TimeoutError as exc:
-                    raise FetchError(
-                        "timeout", f"no complete response within {policy.total_timeout_s:g}s", url=current
-                    ) from exc
+                    where = "" if current == url else f" (redirected from {url})"
+                    message = f"no complete response within {policy.total_timeout_s:g}s{where}"
+                    raise FetchError("timeout", message, url=current) from exc
                 finally:
                     spent = time.monotonic() - started
                     budget -= spent
@@ -276,16 +205,22 @@ class HttpFetcher:
                 break
             location = hop.headers.get("location", "").strip()
             if not location:
-                raise FetchError("bad_redirect", f"HTTP {hop.status} without Location", url=current,
-                                 status=hop.status)
+                raise FetchError(
+                    "bad_redirect", f"HTTP {hop.status} without Location", url=current, status=hop.status
+                )
             try:
                 next_target = target.join(location)
             except (httpx.InvalidURL, ValueError) as exc:
-                raise FetchError("bad_redirect", f"invalid Location {location!r}", url=current,
-                                 status=hop.status) from exc
+                raise FetchError(
+                    "bad_redirect", f"invalid Location {location!r}", url=current, status=hop.status
+                ) from exc
             if len(seen) > policy.max_redirects:
-                raise FetchError("too_many_redirects", f"more than {policy.max_redirects} redirects",
-                                 url=url, status=hop.status)
+                raise FetchError(
+                    "too_many_redirects",
+                    f"more than {policy.max_redirects} redirects",
+                    url=url,
+                    status=hop.status,
+                )
             key = _loop_key(next_target)
             if key in seen:
                 raise FetchError("redirect_loop", f"redirect loop back to {key}", url=url, status=hop.status)
@@ -330,11 +265,13 @@ class HttpFetcher:
         except ResolveFailed as exc:
             raise FetchError("dns", f"{exc}{where}", url=current) from exc
         except httpx.ConnectTimeout as exc:
-            raise FetchError("timeout", f"connect timed out after {policy.connect_timeout_s:g}s{where}",
-                             url=current) from exc
+            raise FetchError(
+                "timeout", f"connect timed out after {policy.connect_timeout_s:g}s{where}", url=current
+            ) from exc
         except httpx.TimeoutException as exc:
-            raise FetchError("timeout", f"{type(exc).__name__} after {policy.total_timeout_s:g}s{where}",
-                             url=current) from exc
+            raise FetchError(
+                "timeout", f"{type(exc).__name__} after {policy.total_timeout_s:g}s{where}", url=current
+            ) from exc
         except httpx.ConnectError as exc:
             kind = "tls" if _caused_by(exc, ssl.SSLError) else "connect"
             detail = str(exc) or type(exc).__name__
@@ -352,21 +289,33 @@ class HttpFetcher:
         """Read at most ``max_wire_bytes`` off the wire and decode to at most ``max_decoded_bytes``."""
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > policy.max_wire_bytes:
-            raise FetchError("too_large", f"Content-Length {declared} exceeds {policy.max_wire_bytes} bytes",
-                             url=url, status=response.status_code)
+            raise FetchError(
+                "too_large",
+                f"Content-Length {declared} exceeds {policy.max_wire_bytes} bytes",
+                url=url,
+                status=response.status_code,
+            )
         decoder = make_decoder(response.headers.get("content-encoding"), limit=policy.max_decoded_bytes)
         wire = 0
         try:
             async for chunk in response.aiter_raw():
                 wire += len(chunk)
                 if wire > policy.max_wire_bytes:
-                    raise FetchError("too_large", f"body exceeds {policy.max_wire_bytes} bytes on the wire",
-                                     url=url, status=response.status_code)
+                    raise FetchError(
+                        "too_large",
+                        f"body exceeds {policy.max_wire_bytes} bytes on the wire",
+                        url=url,
+                        status=response.status_code,
+                    )
                 decoder.feed(chunk)
             return decoder.finish()
         except OutputTooLarge as exc:
-            raise FetchError("too_large", f"decoded body exceeds {policy.max_decoded_bytes} bytes",
-                             url=url, status=response.status_code) from exc
+            raise FetchError(
+                "too_large",
+                f"decoded body exceeds {policy.max_decoded_bytes} bytes",
+                url=url,
+                status=response.status_code,
+            ) from exc
         except DecodeError as exc:
             raise FetchError("decompression", str(exc), url=url, status=response.status_code) from exc
 
@@ -417,8 +366,13 @@ class HttpFetcher:
         unchanged = validators is not None and validators.body_hash == digest
         if permanent_to is not None:
             _log.info("fetch.permanent_redirect", to=permanent_to)
-        _log.debug("fetch.done", status=hop.status, bytes=len(hop.body), not_modified=unchanged,
-                   elapsed_s=round(elapsed, 3))
+        _log.debug(
+            "fetch.done",
+            status=hop.status,
+            bytes=len(hop.body),
+            not_modified=unchanged,
+            elapsed_s=round(elapsed, 3),
+        )
         return FetchResult(
             url=url,
             final_url=final_url,

@@ -71,6 +71,8 @@ def _read_capped(path: Path, cap: int, url: str) -> bytes:
             data = handle.read(cap + 1)  # the file may grow between fstat and read
     except FileNotFoundError as exc:
         raise FetchError("io", "file not found", url=url) from exc
+    except IsADirectoryError as exc:
+        raise FetchError("io", "not a regular file (a directory)", url=url) from exc
     except OSError as exc:
         raise FetchError("io", f"cannot read file: {exc.strerror or exc}", url=url) from exc
     if len(data) > cap:
@@ -83,7 +85,9 @@ async def fetch_local(
 ) -> FetchResult:
     """Read a local file as if it were a 200 response; ``not_modified`` comes from the body hash."""
     if not policy.allow_local_files:
-        raise FetchError("local_file", "local files are not allowed for this source", url=url)
+        raise FetchError(
+            "local_file", "not an http(s) URL, and local files are not allowed for this source", url=url
+        )
     started = time.perf_counter()
     # The cap is the smaller of both limits: a file is its own wire and decoded form.
     cap = min(policy.max_wire_bytes, policy.max_decoded_bytes)

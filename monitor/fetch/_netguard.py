@@ -89,10 +89,10 @@ def refusal_reason(address: IPAddress) -> str | None:
         return "multicast"
     if isinstance(address, ipaddress.IPv4Address) and (address in _SHARED or address in _IETF):
         return "reserved"
-    if address.is_private:
-        return "private"
     if address.is_reserved:
         return "reserved"
+    if address.is_private:
+        return "private"
     if not address.is_global:
         return "non-global"
     return None
@@ -200,7 +200,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             remaining = None if timeout is None else max(0.001, timeout - (time.monotonic() - start))
             try:
                 return await self._inner.connect_tcp(
-                    str(address), port, timeout=remaining, local_address=local_address,
+                    str(address),
+                    port,
+                    timeout=remaining,
+                    local_address=local_address,
                     socket_options=socket_options,
                 )
             except httpcore.ConnectError as exc:  # try the next address, like happy eyeballs' fallback

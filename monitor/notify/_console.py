@@ -75,9 +75,10 @@ def render_console_digest(digest: Digest) -> str:
         for item in group:
             names = ", ".join(clean_line(w.name) for w in item.watchlists)
             lines.append(
-                f"  - [{clip(names, 120)}] {clip(clean_line(item.source), 80)} · {_date(item)} · "
-                f"{clean_line(item.url)}"
+                f"  - [{clip(names, 120)}] {clip(clean_line(item.title), 160) or '(untitled)'} "
+                f"({clip(clean_line(item.source), 80)} · {_date(item)})"
             )
+            lines.append(f"    {clean_line(item.url)}")
     return "\n".join(lines) + "\n"
 
 

@@ -178,6 +178,11 @@ class EmailNotifier:
                     "trust the server's CA with cafile= or fix the certificate"
                 )
             )
+        if isinstance(exc, ssl.SSLError) and exc.reason == "WRONG_VERSION_NUMBER":
+            return fail(
+                f"{where}: the server does not speak TLS on connect; "
+                "for a STARTTLS port (usually 587) set security='starttls'"
+            )
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
             codes = [code for code, _ in exc.recipients.values()]
             detail = "; ".join(

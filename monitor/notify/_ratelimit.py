@@ -34,7 +34,11 @@ class IntervalLimiter:
 
     @asynccontextmanager
     async def slot(self, key: str) -> AsyncIterator[None]:
-        """Wait for ``key``'s turn, run the body; the next turn is ``min_interval_s`` after this start."""
+        """Wait for ``key``'s turn and run the body; the next turn is ``min_interval_s`` after it *ends*.
+
+        Counting from the end (not the start) of a send means that even a request delayed on its way
+        out reaches the server at least ``min_interval_s`` after the previous one arrived.
+        """
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             delay = self._next.get(key, 0.0) - time.monotonic()
@@ -42,8 +46,10 @@ class IntervalLimiter:
                 raise RateLimited(delay)
             if delay > 0:
                 await asyncio.sleep(delay)
-            self._next[key] = time.monotonic() + self._interval
-            yield
+            try:
+                yield
+            finally:
+                self._next[key] = max(self._next.get(key, 0.0), time.monotonic() + self._interval)
 
     def back_off(self, key: str, seconds: float) -> None:
         """Keep ``key`` quiet for ``seconds`` (a server's Retry-After)."""

@@ -135,9 +135,7 @@ class SlackNotifier:
         if outcome.ok:
             self._log.info("notify.sent", alert=alert, external_id=outcome.external_id)
         else:
-            self._log.warning(
-                "notify.failed", alert=alert, error=outcome.error, permanent=outcome.permanent
-            )
+            self._log.warning("notify.failed", alert=alert, error=outcome.error, permanent=outcome.permanent)
         return outcome
 
     async def _request(self, method: str, payload: dict[str, Any], *, what: str) -> DeliveryOutcome:
@@ -154,9 +152,8 @@ class SlackNotifier:
         else:
             url = f"{self._api_base}/{method}"
             headers["Authorization"] = f"Bearer {self._token}"
-            body["channel"] = self._channel_id if method == "chat.update" and self._channel_id else (
-                self._channel
-            )
+            use_id = method == "chat.update" and self._channel_id is not None
+            body["channel"] = self._channel_id if use_id else self._channel
         try:
             response = await self._client.post(url, json=body, headers=headers, timeout=self._timeout_s)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -181,7 +181,7 @@ class WebhookNotifier:
                 else outcome_for_status(response, what=what, scrub=self._scrub)
             )
         if outcome.ok:
-            self._log.info("notify.sent", alert=key, event=event)
+            self._log.info("notify.sent", alert=key, payload_type=event)
         else:
             self._log.warning("notify.failed", alert=key, error=outcome.error, permanent=outcome.permanent)
         return outcome

@@ -103,6 +103,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9_:.\-]+)""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.I)
 
 
@@ -114,14 +115,15 @@ def bom_codec(body: bytes) -> str | None:
 
 
 def decode_html(body: bytes, headers: Mapping[str, str]) -> str:
-    """Decode an HTML page the way browsers do: BOM, then Content-Type charset, then ``<meta>``.
+    """Decode an HTML page the way browsers do: BOM, then Content-Type charset, then the XML declaration
+    (XHTML) or ``<meta>``.
 
     Without any declaration, strict UTF-8 is tried before charset-normalizer guesses: most of the web is
     UTF-8 and a guess on a short page is worse than that prior.
     """
     codec = bom_codec(body) or header_charset(headers)
     if codec is None:
-        match = _META_CHARSET.search(body[:4096])
+        match = _XML_ENCODING.match(body[:1024]) or _META_CHARSET.search(body[:4096])
         codec = known_codec(match.group(1).decode("ascii")) if match else None
         if codec and codec.startswith(("utf-16", "utf-32")):
             codec = "utf-8"  # an ASCII-readable <meta> cannot be UTF-16; HTML says to read UTF-8
@@ -136,18 +138,23 @@ def decode_html(body: bytes, headers: Mapping[str, str]) -> str:
         return body.decode(best.encoding if best else "cp1252", errors="replace")
 
 
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-
-
 def html_document(body: bytes, *, url: str, headers: Mapping[str, str], what: str) -> lxml.html.HtmlElement:
-    """Parse an HTML page into an lxml tree (libxml2's HTML parser is forgiving and never fetches)."""
-    text = _XML_DECL.sub("", decode_html(body, headers), count=1)
+    """Parse an HTML page into an lxml tree (libxml2's HTML parser is forgiving and never fetches).
+
+    The text is decoded here (see :func:`decode_html`) and handed to libxml2 as UTF-8 with the encoding
+    forced, so that neither a ``<meta>`` nor an XML declaration can make it decode a second time.
+    """
+    text = decode_html(body, headers)
     if not text.strip():
         raise ParseError(f"empty {what} at {url}", url=url)
     try:
-        return lxml.html.document_fromstring(text)
+        parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True)  # parsers are not thread-safe
+        doc = lxml.html.document_fromstring(text.encode("utf-8", errors="replace"), parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
-        raise ParseError(f"cannot parse {what} at {url}: {exc}", url=url) from exc
+        raise ParseError(f"no HTML content in the {what} at {url}: {exc}", url=url) from exc
+    if doc is None:
+        raise ParseError(f"no HTML content in the {what} at {url}", url=url)
+    return doc
 
 
 def base_url(doc: lxml.html.HtmlElement, url: str) -> str:
@@ -185,6 +192,12 @@ def plain_text(text: str | None, *, markup: bool = False) -> str | None:
         except (lxml.etree.ParserError, ValueError):
             text = html.unescape(re.sub(r"<[^>]*>", " ", text))
     return collapse(html.unescape(text) if "&" in text else text)
+
+
+def text_to_html(text: str) -> str:
+    """Plain text as HTML paragraphs (blank lines separate them), so ``content_html`` is always HTML."""
+    paragraphs = [html.escape(p.strip()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join(f"<p>{p}</p>" for p in paragraphs)
 
 
 # -- dates ---------------------------------------------------------------------------------------------
@@ -256,8 +269,9 @@ def resolve_url(base: str, href: str | None, *, keep_fragment: bool = False) -> 
     if not href:
         return None
     try:
-        absolute = urljoin(base, href)
-        parts = urlsplit(absolute)
+        parts = urlsplit(href)
+        if not (parts.scheme and parts.netloc):  # already absolute: skip the (costly) join
+            parts = urlsplit(urljoin(base, href))
     except ValueError:
         return None
     scheme = parts.scheme.lower()
@@ -266,8 +280,9 @@ def resolve_url(base: str, href: str | None, *, keep_fragment: bool = False) -> 
     if scheme != "file" and not parts.netloc:
         return None
     fragment = parts.fragment if keep_fragment else ""
-    return urlunsplit((scheme, parts.netloc, parts.path or ("/" if scheme != "file" else ""), parts.query,
-                       fragment))
+    return urlunsplit(
+        (scheme, parts.netloc, parts.path or ("/" if scheme != "file" else ""), parts.query, fragment)
+    )
 
 
 def is_url(value: str | None) -> bool:

@@ -31,6 +31,7 @@ from monitor.parse._common import (
     parse_date,
     plain_text,
     resolve_url,
+    text_to_html,
 )
 from monitor.parse._guard import gunzip, is_gzip, refuse_entities
 from monitor.parse._jsonfeed import looks_like_json, parse_json_feed
@@ -48,13 +49,20 @@ def _keep_file_urls() -> None:
     a feedparser upgrade that renames the pattern is noticed.
     """
     if isinstance(getattr(feedparser.urls, "_urifixer", None), re.Pattern):
-        feedparser.urls._urifixer = re.compile(r"^((?![Ff][Ii][Ll][Ee]:)[A-Za-z][A-Za-z0-9+\-.]*://)(/*)(.*?)")
+        feedparser.urls._urifixer = re.compile(
+            r"^((?![Ff][Ii][Ll][Ee]:)[A-Za-z][A-Za-z0-9+\-.]*://)(/*)(.*?)"
+        )
 
 
 _keep_file_urls()
 
-_PERIOD_S = {"hourly": 3600.0, "daily": 86400.0, "weekly": 604800.0, "monthly": 2592000.0,
-             "yearly": 31536000.0}
+_PERIOD_S = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 604800.0,
+    "monthly": 2592000.0,
+    "yearly": 31536000.0,
+}
 _EMAIL_NAME = re.compile(r"^\s*\S+@\S+\s*\((?P<name>[^)]+)\)\s*$")
 
 
@@ -68,20 +76,42 @@ def _kind(version: str) -> str:
     return version or "unknown"
 
 
-def _feedparser_headers(headers: Mapping[str, str] | None, url: str) -> dict[str, str]:
+_UNICODE_SIGNATURES = (
+    (b"\x00\x00\xfe\xff", "utf-32be"),
+    (b"\xff\xfe\x00\x00", "utf-32le"),
+    (b"\xfe\xff", "utf-16be"),
+    (b"\xff\xfe", "utf-16le"),
+    (b"\x00\x00\x00<", "utf-32be"),
+    (b"<\x00\x00\x00", "utf-32le"),
+    (b"\x00<\x00?", "utf-16be"),
+    (b"<\x00?\x00", "utf-16le"),
+)
+
+
+def _signature_charset(body: bytes) -> str | None:
+    """The UTF-16/32 encoding a BOM or the XML spec's ``<?`` byte patterns reveal, if any."""
+    return next((codec for sig, codec in _UNICODE_SIGNATURES if body.startswith(sig)), None)
+
+
+def _feedparser_headers(headers: Mapping[str, str] | None, url: str, body: bytes) -> dict[str, str]:
     """The headers feedparser sees.
 
     A missing Content-Type becomes ``application/xml`` (feedparser otherwise assumes ISO-8859-1 and
     flags every local file as ill-formed), and ``text/xml`` without a charset is read as RFC 7303 says
     (XML declaration, then UTF-8) instead of RFC 3023's obsolete US-ASCII default, which would flag
-    most real feeds as ill-formed.
+    most real feeds as ill-formed. A UTF-16/32 byte-order mark wins over everything (RFC 7303 again);
+    feedparser would otherwise try UTF-8 first and flag, or worse mis-read, such a feed.
     """
     out = lower_headers(headers)
     out["content-location"] = url
     mtype = media_type(out)
     text_xml = mtype == "text/xml" or (mtype.startswith("text/") and mtype.endswith("+xml"))
     if not mtype or (text_xml and not header_charset(out)):
-        out["content-type"] = "application/xml"
+        mtype = "application/xml"
+        out["content-type"] = mtype
+    signature = _signature_charset(body)
+    if signature is not None:
+        out["content-type"] = f"{mtype}; charset={signature}"
     return out
 
 
@@ -91,7 +121,10 @@ def _refuse_decoded_entities(body: bytes, headers: dict[str, str], url: str) -> 
     The raw-byte search in ``_guard`` covers ASCII-compatible encodings and UTF-16/32/EBCDIC; this one
     also covers what a Content-Type charset could smuggle in (UTF-7 spells ``<`` as ``+ADw-``).
     """
-    utf8 = feedparser.encodings.convert_to_utf8(dict(headers), body, {})
+    try:
+        utf8 = feedparser.encodings.convert_to_utf8(dict(headers), body, {})
+    except (UnicodeError, LookupError) as exc:  # e.g. non-UTF-8 bytes inside encoding="..."
+        raise ParseError(f"cannot tell the character encoding of the feed at {url}: {exc}", url=url) from exc
     if isinstance(utf8, bytes):
         refuse_entities(utf8, url=url, what="feed")
 
@@ -107,8 +140,9 @@ def _utc(value: Any) -> datetime | None:
 
 def _entry_date(entry: Mapping[str, Any]) -> datetime | None:
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
-        fallback = _utc(entry.get(f"{key}_parsed"))
+        # dict.get skips FeedParserDict's deprecated "updated -> published" aliasing (and its warning).
+        raw = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+        fallback = _utc(dict.get(entry, f"{key}_parsed") if isinstance(entry, dict) else None)
         if raw or fallback:
             found = parse_date(raw if isinstance(raw, str) else None, fallback)
             if found is not None:
@@ -128,16 +162,10 @@ def _content_html(entry: Mapping[str, Any]) -> str | None:
         if not isinstance(value, str) or not value.strip():
             continue
         if not _is_html(content):
-            value = "".join(f"<p>{plain}</p>" for plain in _escaped_paragraphs(value))
+            value = text_to_html(value)
         if best is None or len(value) > len(best):
             best = value
     return best
-
-
-def _escaped_paragraphs(text: str) -> list[str]:
-    import html
-
-    return [html.escape(p.strip()) for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
 def _author(entry: Mapping[str, Any]) -> str | None:
@@ -225,7 +253,7 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
     if looks_like_json(body):
         return parse_json_feed(body, url=url)
     refuse_entities(body, url=url, what="feed")
-    fp_headers = _feedparser_headers(headers, url)
+    fp_headers = _feedparser_headers(headers, url, body)
     _refuse_decoded_entities(body, fp_headers, url)
     result = feedparser.parse(
         io.BytesIO(body), response_headers=fp_headers, resolve_relative_uris=True, sanitize_html=True

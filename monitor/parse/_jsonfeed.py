@@ -6,14 +6,19 @@ being lenient about what real feeds put in optional fields without ever crashing
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from monitor.core import Entry
-from monitor.parse._common import is_url, parse_contract, parse_w3c_date, plain_text, resolve_url
+from monitor.parse._common import (
+    is_url,
+    parse_contract,
+    parse_w3c_date,
+    plain_text,
+    resolve_url,
+    text_to_html,
+)
 from monitor.parse._types import ParsedFeed, ParseError
 
 __all__ = ["looks_like_json", "parse_json_feed"]
@@ -58,8 +63,7 @@ def _content_html(item: Mapping[str, Any]) -> str | None:
     text = item.get("content_text")
     if not isinstance(text, str) or not text.strip():
         return None
-    paragraphs = [html.escape(p.strip()) for p in re.split(r"\n\s*\n", text) if p.strip()]
-    return "".join(f"<p>{p}</p>" for p in paragraphs)
+    return text_to_html(text)
 
 
 def _entry(item: Any, *, url: str, language: str | None, feed: Mapping[str, Any]) -> Entry | None:

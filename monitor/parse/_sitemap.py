@@ -49,34 +49,39 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1].lower()
 
 
-def _child(element: lxml.etree._Element, name: str) -> lxml.etree._Element | None:
-    for child in element:
-        if _local(child.tag) == name:
-            return child
-    return None
+def _children(element: lxml.etree._Element | None) -> dict[str, lxml.etree._Element]:
+    """The first child of each local name, in one pass (sitemaps have tens of thousands of these)."""
+    found: dict[str, lxml.etree._Element] = {}
+    if element is not None:
+        for child in element:
+            name = _local(child.tag)
+            if name and name not in found:
+                found[name] = child
+    return found
 
 
-def _text(element: lxml.etree._Element | None, *path: str) -> str | None:
-    for name in path:
-        if element is None:
-            return None
-        element = _child(element, name)
+def _text(element: lxml.etree._Element | None) -> str | None:
     if element is None:
         return None
-    return collapse("".join(element.itertext()))
+    text = element.text if len(element) == 0 else "".join(element.itertext())
+    return collapse(text)
 
 
 def _url_entry(node: lxml.etree._Element, *, url: str) -> Entry | None:
-    loc = resolve_url(url, _text(node, "loc"))
+    fields = _children(node)
+    loc = resolve_url(url, _text(fields.get("loc")))
     if loc is None:
         return None
-    news = _child(node, "news")
-    published = parse_w3c_date(_text(news, "publication_date")) or parse_w3c_date(_text(node, "lastmod"))
+    news = _children(fields.get("news"))
+    publication = _children(news.get("publication"))
+    published = parse_w3c_date(_text(news.get("publication_date"))) or parse_w3c_date(
+        _text(fields.get("lastmod"))
+    )
     return Entry(
         url=loc,
-        title=_text(news, "title"),
+        title=_text(news.get("title")),
         published=published,
-        language=_text(news, "publication", "language"),
+        language=_text(publication.get("language")),
     )
 
 
@@ -123,7 +128,11 @@ def parse_sitemap(body: bytes, *, url: str, headers: Mapping[str, str] | None = 
         raise FeedRefused(f"refused sitemap at {url}: it has a DOCTYPE, which sitemaps never need", url=url)
     kind = _local(root.tag)
     if kind == "sitemapindex":
-        children = (resolve_url(url, _text(node, "loc")) for node in root if _local(node.tag) == "sitemap")
+        children = (
+            resolve_url(url, _text(_children(node).get("loc")))
+            for node in root
+            if _local(node.tag) == "sitemap"
+        )
         return SitemapResult(entries=(), sitemaps=tuple(dict.fromkeys(c for c in children if c)))
     if kind != "urlset":
         raise ParseError(f"not a sitemap at {url}: root element is <{kind}>, not <urlset>", url=url)

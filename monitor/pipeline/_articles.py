@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from monitor.core import Entry, NormalizedArticle
 from monitor.extract import ExtractionError, extract_html, normalize_text
-from monitor.fetch import FetchError, Fetcher, FetchPolicy
+from monitor.fetch import Fetcher, FetchError, FetchPolicy
 from monitor.log import get_logger
 from monitor.match import Document, EngineHolder
 from monitor.pipeline._cpu import CpuRunner
@@ -30,7 +30,8 @@ def _feed_html(entry: Entry) -> str | None:
     if not body:
         return None
     title = html.escape(entry.title or "")
-    return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}</article></body></html>"
+    head = f"<head><title>{title}</title></head>"
+    return f"<html>{head}<body><article><h1>{title}</h1>{body}</article></body></html>"
 
 
 @dataclass
@@ -57,14 +58,23 @@ class ArticleMaker:
         hits = ()
         if self.match:
             doc = Document(
-                title=article.title, body=article.body, source=(urlsplit(article.url).hostname or "").lower(),
+                title=article.title,
+                body=article.body,
+                source=(urlsplit(article.url).hostname or "").lower(),
                 language=article.language,
             )
             hits = tuple(self.engine.engine.match(doc))
         return NewArticle(
-            url=article.url, guid=entry.guid, title=article.title, published=article.date,
-            date_source=article.date_source, text=article.to_text(), content_hash=content_hash(article),
-            language=article.language, extractor=article.extractor, hits=hits,
+            url=article.url,
+            guid=entry.guid,
+            title=article.title,
+            published=article.date,
+            date_source=article.date_source,
+            text=article.to_text(),
+            content_hash=content_hash(article),
+            language=article.language,
+            extractor=article.extractor,
+            hits=hits,
         )
 
     async def _from_page(self, entry: Entry, alog: object) -> NormalizedArticle | None:
@@ -75,9 +85,14 @@ class ArticleMaker:
             return None
         try:
             return await self.cpu.run(
-                extract_html, page.body, url=page.final_url, fetched_at=self.clock(),
-                content_type=page.headers.get("content-type"), feed_title=entry.title,
-                feed_published=entry.published, language_hint=entry.language,
+                extract_html,
+                page.body,
+                url=page.final_url,
+                fetched_at=self.clock(),
+                content_type=page.headers.get("content-type"),
+                feed_title=entry.title,
+                feed_published=entry.published,
+                language_hint=entry.language,
             )
         except ExtractionError as exc:
             log.warning("article.extract_failed", article=entry.url, error=str(exc))
@@ -88,13 +103,22 @@ class ArticleMaker:
         try:
             if doc is not None:
                 return await self.cpu.run(
-                    extract_html, doc.encode("utf-8"), url=entry.url, fetched_at=self.clock(),
-                    content_type="text/html; charset=utf-8", feed_title=entry.title,
-                    feed_published=entry.published, language_hint=entry.language,
+                    extract_html,
+                    doc.encode("utf-8"),
+                    url=entry.url,
+                    fetched_at=self.clock(),
+                    content_type="text/html; charset=utf-8",
+                    feed_title=entry.title,
+                    feed_published=entry.published,
+                    language_hint=entry.language,
                 )
             if entry.title:
                 return await self.cpu.run(
-                    normalize_text, entry.title, fetched_at=self.clock(), url=entry.url, title=entry.title,
+                    normalize_text,
+                    entry.title,
+                    fetched_at=self.clock(),
+                    url=entry.url,
+                    title=entry.title,
                     published=entry.published,
                 )
         except ExtractionError as exc:

@@ -45,7 +45,9 @@ class ExecutorRunner:
         self._executor: Executor = (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="monitor-cpu")
             if threads
-            else ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+            else ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("forkserver")
+            )
         )
 
     async def run(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.core import Entry, FetchResult
-from monitor.fetch import FetchError, Fetcher, FetchPolicy
+from monitor.fetch import Fetcher, FetchError, FetchPolicy
 from monitor.parse import parse_feed, parse_json_feed, parse_page_links, parse_sitemap, sniff_kind
 from monitor.pipeline._cpu import CpuRunner
 from monitor.store import SourceRow
@@ -25,7 +25,11 @@ async def read_entries(
         body, page_url = result.body, url
         for _ in range(max_pages):
             links = await cpu.run(
-                parse_page_links, body, url=page_url, headers=headers, selector=selector,
+                parse_page_links,
+                body,
+                url=page_url,
+                headers=headers,
+                selector=selector,
                 next_selector=str(next_selector) if next_selector else None,
             )
             entries.extend(links.entries)
@@ -45,7 +49,9 @@ async def read_entries(
                 fetched = await fetcher.fetch(child, policy=policy)
             except FetchError:
                 continue
-            sub = await cpu.run(parse_sitemap, fetched.body, url=fetched.final_url, headers=dict(fetched.headers))
+            sub = await cpu.run(
+                parse_sitemap, fetched.body, url=fetched.final_url, headers=dict(fetched.headers)
+            )
             entries.extend(sub.entries)
         return entries, None, None
     if sniff_kind(result.body, headers=headers) == "json_feed":

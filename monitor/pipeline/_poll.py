@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from monitor.core import Entry, FetchResult, canonical_url
-from monitor.fetch import FetchError, Fetcher, FetchPolicy, Validators
+from monitor.fetch import Fetcher, FetchError, FetchPolicy, Validators
 from monitor.log import get_logger
 from monitor.match import EngineHolder
 from monitor.pipeline._articles import ArticleMaker
@@ -77,7 +77,7 @@ class Pipeline:
         self.cpu = cpu
         self.options = options or PipelineOptions()
         self.clock = clock
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.rng = rng or random.Random()
 
     def policy_for(self, src: SourceRow) -> FetchPolicy:
         allow_private = (
@@ -85,7 +85,11 @@ class Pipeline:
             if src.allow_private_networks is not None
             else self.options.policy.allow_private_networks
         )
-        return replace(self.options.policy, allow_private_networks=allow_private, allow_local_files=src.origin == "config")
+        return replace(
+            self.options.policy,
+            allow_private_networks=allow_private,
+            allow_local_files=src.origin == "config",
+        )
 
     async def poll(self, src: SourceRow) -> PollSummary:
         """Poll one source and record the outcome; never raises for a source's own failure."""
@@ -95,7 +99,9 @@ class Pipeline:
         try:
             result = await self.fetcher.fetch(
                 src.url,
-                validators=Validators(etag=src.etag, last_modified=src.last_modified, body_hash=src.body_hash),
+                validators=Validators(
+                    etag=src.etag, last_modified=src.last_modified, body_hash=src.body_hash
+                ),
                 policy=policy,
             )
         except FetchError as exc:
@@ -110,7 +116,9 @@ class Pipeline:
             return await self._failed(src, f"cannot parse {src.url}: {exc}", None, gone=False, slog=slog)
         if problem:
             slog.warning("feed.ill_formed", problem=problem)
-        return await self._ingest(src, result, entries[: self.options.max_entries_per_poll], ttl_s, policy, slog)
+        return await self._ingest(
+            src, result, entries[: self.options.max_entries_per_poll], ttl_s, policy, slog
+        )
 
     async def _failed(
         self, src: SourceRow, error: str, retry_after_s: float | None, *, gone: bool, slog: object
@@ -125,13 +133,21 @@ class Pipeline:
             deactivate_reason=f"gone: {error}" if gone else None,
         )
         await asyncio.to_thread(self.store.apply_poll, PollRecord(src.id, update), now=now)
-        log.warning("source.failed", source=src.name, error=error, errors=src.error_count + 1,
-                    next_check_at=decision.next_check_at.isoformat(), deactivated=gone)
+        log.warning(
+            "source.failed",
+            source=src.name,
+            error=error,
+            errors=src.error_count + 1,
+            next_check_at=decision.next_check_at.isoformat(),
+            deactivated=gone,
+        )
         return PollSummary(src.name, ok=False, error=error)
 
     async def _unchanged(self, src: SourceRow, result: FetchResult, started: datetime) -> PollSummary:
         now = self.clock()
-        obs = PollObservation(new_entries=0, seen_entries=0, entry_times=(), ttl_s=None, max_age_s=result.max_age_s)
+        obs = PollObservation(
+            new_entries=0, seen_entries=0, entry_times=(), ttl_s=None, max_age_s=result.max_age_s
+        )
         decision = next_after_success(_state(src), obs, now=now, rng=self.rng)
         update = SourceUpdate(
             success=True,
@@ -162,8 +178,13 @@ class Pipeline:
         first = src.polls == 0
         mode = src.first_poll if first else "alert"
         maker = ArticleMaker(
-            fetcher=self.fetcher, cpu=self.cpu, engine=self.engine, policy=policy, clock=self.clock,
-            trust_feed_content=bool(src.options.get("trust_feed_content")), match=mode != "skip",
+            fetcher=self.fetcher,
+            cpu=self.cpu,
+            engine=self.engine,
+            policy=policy,
+            clock=self.clock,
+            trust_feed_content=bool(src.options.get("trust_feed_content")),
+            match=mode != "skip",
             fetch_pages=mode != "skip",
         )
         sem = asyncio.Semaphore(self.options.article_concurrency)
@@ -184,7 +205,9 @@ class Pipeline:
             max_age_s=result.max_age_s,
         )
         decision = next_after_success(_state(src), obs, now=now, rng=self.rng)
-        times = sorted({*src.recent_entry_times, *obs.entry_times}, reverse=True)[: self.options.recent_entries_kept]
+        times = sorted({*src.recent_entry_times, *obs.entry_times}, reverse=True)[
+            : self.options.recent_entries_kept
+        ]
         update = SourceUpdate(
             success=True,
             next_check_at=decision.next_check_at,
@@ -198,12 +221,23 @@ class Pipeline:
         )
         record = PollRecord(src.id, update, tuple(articles), alert=mode == "alert")
         report = await asyncio.to_thread(self.store.apply_poll, record, now=now)
-        log.info("source.polled", source=src.name, entries=len(fresh), new=report.articles_added,
-                 duplicates=report.duplicates, hits=report.hits_added, alerts=report.alerts_enqueued,
-                 first_poll=mode if first else None)
+        log.info(
+            "source.polled",
+            source=src.name,
+            entries=len(fresh),
+            new=report.articles_added,
+            duplicates=report.duplicates,
+            hits=report.hits_added,
+            alerts=report.alerts_enqueued,
+            first_poll=mode if first else None,
+        )
         return PollSummary(
-            src.name, ok=True, entries=len(fresh), new_articles=report.articles_added,
-            duplicates=report.duplicates + (len(made) - len(articles)), hits=report.hits_added,
+            src.name,
+            ok=True,
+            entries=len(fresh),
+            new_articles=report.articles_added,
+            duplicates=report.duplicates + (len(made) - len(articles)),
+            hits=report.hits_added,
             alerts=report.alerts_enqueued,
         )
 
@@ -237,6 +271,3 @@ def host_of(url: str) -> str:
 
 def lease_seconds(src: SourceRow) -> float:
     return max(120.0, min(src.current_interval_s, 900.0))
-
-
-

@@ -2,7 +2,7 @@
 
 from monitor.runtime._build import match_specs, notifiers, source_spec, watchlist_spec
 from monitor.runtime._daemon import Daemon, RunReport
-from monitor.runtime._dispatcher import DispatchReport, Dispatcher, backoff_s, build_messages
+from monitor.runtime._dispatcher import Dispatcher, DispatchReport, backoff_s, build_messages
 
 __all__ = [
     "Daemon",

@@ -88,14 +88,25 @@ def notifier(name: str, cfg: ChannelConfig, *, console_stream: IO[str] | None = 
         return ConsoleNotifier(name=name, stream=console_stream)
     if isinstance(cfg, SlackChannel):
         return SlackNotifier(
-            name=name, webhook_url=_secret(cfg.webhook_url), token=_secret(cfg.token), channel=cfg.channel,
-            api_base=cfg.api_base, min_interval_s=cfg.min_interval,
+            name=name,
+            webhook_url=_secret(cfg.webhook_url),
+            token=_secret(cfg.token),
+            channel=cfg.channel,
+            api_base=cfg.api_base,
+            min_interval_s=cfg.min_interval,
         )
     if isinstance(cfg, EmailChannel):
         return EmailNotifier(
-            name=name, host=cfg.host, port=cfg.port, security=cfg.security, username=cfg.username,
-            password=_secret(cfg.password), sender=cfg.sender, recipients=list(cfg.recipients),
-            verify=cfg.verify, cafile=str(cfg.cafile) if cfg.cafile else None,
+            name=name,
+            host=cfg.host,
+            port=cfg.port,
+            security=cfg.security,
+            username=cfg.username,
+            password=_secret(cfg.password),
+            sender=cfg.sender,
+            recipients=list(cfg.recipients),
+            verify=cfg.verify,
+            cafile=str(cfg.cafile) if cfg.cafile else None,
         )
     if isinstance(cfg, WebhookChannel):
         url = _secret(cfg.url)
@@ -105,4 +116,6 @@ def notifier(name: str, cfg: ChannelConfig, *, console_stream: IO[str] | None = 
 
 
 def notifiers(settings: Settings, *, console_stream: IO[str] | None = None) -> Mapping[str, Notifier]:
-    return {name: notifier(name, cfg, console_stream=console_stream) for name, cfg in settings.channels.items()}
+    return {
+        name: notifier(name, cfg, console_stream=console_stream) for name, cfg in settings.channels.items()
+    }

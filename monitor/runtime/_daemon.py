@@ -23,7 +23,7 @@ from monitor.log import get_logger
 from monitor.match import EngineHolder
 from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary, lease_seconds
 from monitor.runtime import _build
-from monitor.runtime._dispatcher import DispatchReport, Dispatcher
+from monitor.runtime._dispatcher import Dispatcher, DispatchReport
 from monitor.settings import Settings
 from monitor.store import SourceRow, Store
 
@@ -70,8 +70,12 @@ class Daemon:
         )
         self.notifiers = _build.notifiers(settings, console_stream=console_stream)
         self.pipeline = Pipeline(
-            store=self.store, fetcher=self.fetcher, engine=self.engine, cpu=self.cpu,
-            options=_build.pipeline_options(settings), clock=clock,
+            store=self.store,
+            fetcher=self.fetcher,
+            engine=self.engine,
+            cpu=self.cpu,
+            options=_build.pipeline_options(settings),
+            clock=clock,
         )
         self.dispatcher = Dispatcher(store=self.store, notifiers=self.notifiers, clock=clock)
         self._watchlists_version: tuple[int, str | None] | None = None
@@ -89,7 +93,10 @@ class Daemon:
             [_build.watchlist_spec(w) for w in self.settings.watchlists],
             now=self.clock(),
         )
-        log.info("config.synced", **{k: dict(zip(("added", "changed", "removed"), v, strict=True)) for k, v in report.items()})
+        log.info(
+            "config.synced",
+            **{k: dict(zip(("added", "changed", "removed"), v, strict=True)) for k, v in report.items()},
+        )
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -119,7 +126,9 @@ class Daemon:
         sem = asyncio.Semaphore(self.settings.workers)
         polled: set[int] = set()
         while True:
-            due = await asyncio.to_thread(self.store.claim_due_sources, now=self.clock(), limit=1000, lease_s=900)
+            due = await asyncio.to_thread(
+                self.store.claim_due_sources, now=self.clock(), limit=1000, lease_s=900
+            )
             due = [s for s in due if s.id not in polled]
             if not due:
                 break
@@ -182,10 +191,24 @@ class Daemon:
                 loop.add_signal_handler(sig, self.request_stop)
         scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         now = datetime.now(UTC)
-        scheduler.add_job(self.tick, "interval", seconds=self.settings.tick, next_run_time=now,
-                          max_instances=1, coalesce=True, id="tick")
-        scheduler.add_job(self._dispatch, "interval", seconds=2, next_run_time=now,
-                          max_instances=1, coalesce=True, id="dispatch")
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.settings.tick,
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+            id="tick",
+        )
+        scheduler.add_job(
+            self._dispatch,
+            "interval",
+            seconds=2,
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+            id="dispatch",
+        )
         workers = [asyncio.create_task(self._worker(i)) for i in range(self.settings.workers)]
         scheduler.start()
         log.info("daemon.started", workers=self.settings.workers, tick_s=self.settings.tick)

@@ -94,7 +94,7 @@ class Dispatcher:
         self.store = store
         self.notifiers = notifiers
         self.clock = clock
-        self.rng = rng or random.Random()  # noqa: S311 - jitter
+        self.rng = rng or random.Random()
         self.batch = batch
         self.lease_s = lease_s
         self.worker_id = worker_id or f"{socket.gethostname()}:{id(self):x}"
@@ -104,7 +104,10 @@ class Dispatcher:
         """Claim one batch of due rows and deliver it. Concurrent calls are serialised."""
         async with self._lock:
             rows = await asyncio.to_thread(
-                self.store.claim_alerts, now=self.clock(), limit=self.batch, lease_s=self.lease_s,
+                self.store.claim_alerts,
+                now=self.clock(),
+                limit=self.batch,
+                lease_s=self.lease_s,
                 worker=self.worker_id,
             )
             if not rows:
@@ -124,8 +127,10 @@ class Dispatcher:
         for _ in range(max_rounds):
             report = await self.drain_once()
             total = DispatchReport(
-                total.claimed + report.claimed, total.sent + report.sent,
-                total.retried + report.retried, total.failed + report.failed,
+                total.claimed + report.claimed,
+                total.sent + report.sent,
+                total.retried + report.retried,
+                total.failed + report.failed,
             )
             if report.claimed == 0:
                 break
@@ -137,7 +142,9 @@ class Dispatcher:
         for message in messages:
             alog = log.bind(alert=message.alert_ids[0], channel=channel)
             if notifier is None:
-                outcome = DeliveryOutcome(ok=False, permanent=True, error=f"channel {channel!r} is not configured")
+                outcome = DeliveryOutcome(
+                    ok=False, permanent=True, error=f"channel {channel!r} is not configured"
+                )
             else:
                 try:
                     outcome = await notifier.send(message)
@@ -145,7 +152,9 @@ class Dispatcher:
                     outcome = DeliveryOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
             ids = list(message.alert_ids)
             if outcome.ok:
-                await asyncio.to_thread(self.store.mark_sent, ids, now=self.clock(), external_id=outcome.external_id)
+                await asyncio.to_thread(
+                    self.store.mark_sent, ids, now=self.clock(), external_id=outcome.external_id
+                )
                 alog.info("alert.sent", alerts=len(ids))
                 sent += len(ids)
                 continue
@@ -158,7 +167,10 @@ class Dispatcher:
             attempts = max(1, min(_attempts(message), 30))
             delay = max(outcome.retry_after_s or 0.0, backoff_s(attempts, rng=self.rng))
             await asyncio.to_thread(
-                self.store.mark_retry, ids, error=error, next_attempt_at=self.clock() + timedelta(seconds=delay)
+                self.store.mark_retry,
+                ids,
+                error=error,
+                next_attempt_at=self.clock() + timedelta(seconds=delay),
             )
             alog.warning("alert.retry", error=error, retry_in_s=round(delay, 1))
             retried += len(ids)

@@ -52,7 +52,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _resolve_secret(value: SecretStr | None, env: str | None, file: Path | None, what: str) -> SecretStr | None:
+def _resolve_secret(
+    value: SecretStr | None, env: str | None, file: Path | None, what: str
+) -> SecretStr | None:
     """One secret from exactly one of: literal value, environment variable, file."""
     given = [x for x in (value, env, file) if x is not None]
     if len(given) > 1:
@@ -116,7 +118,9 @@ class EmailChannel(_Strict):
     @model_validator(mode="after")
     def _secrets(self) -> EmailChannel:
         object.__setattr__(
-            self, "password", _resolve_secret(self.password, self.password_env, self.password_file, "password")
+            self,
+            "password",
+            _resolve_secret(self.password, self.password_env, self.password_file, "password"),
         )
         return self
 
@@ -136,7 +140,9 @@ class WebhookChannel(_Strict):
         if url is None:
             raise ValueError("a webhook channel needs url, url_env or url_file")
         object.__setattr__(self, "url", url)
-        object.__setattr__(self, "secret", _resolve_secret(self.secret, self.secret_env, self.secret_file, "secret"))
+        object.__setattr__(
+            self, "secret", _resolve_secret(self.secret, self.secret_env, self.secret_file, "secret")
+        )
         return self
 
 
@@ -240,7 +246,7 @@ class Settings(BaseSettings):
     fetch: FetchConfig = FetchConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
     watchlists: list[WatchlistConfig] = Field(default_factory=list)
-    channels: dict[str, ChannelConfig] = Field(default_factory=lambda: {"console": ConsoleChannel()})
+    channels: dict[str, ChannelConfig] = Field(default_factory=lambda: _default_channels())
     config_dir: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")
@@ -278,6 +284,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the file: the file's content arrives as init kwargs.
         return (env_settings, init_settings)
+
+
+def _default_channels() -> dict[str, ChannelConfig]:
+    return {"console": ConsoleChannel()}
 
 
 def _unique(names: list[str], what: str) -> None:

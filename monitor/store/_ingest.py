@@ -37,10 +37,14 @@ def known(session: Session, *, urls: Sequence[str], guids: Sequence[str], hashes
         found_urls.update(session.scalars(select(Article.url).where(Article.url.in_(urls[i : i + _CHUNK]))))
     for i in range(0, len(guids), _CHUNK):
         chunk = [g for g in guids[i : i + _CHUNK] if g]
-        found_guids.update(g for g in session.scalars(select(Article.guid).where(Article.guid.in_(chunk))) if g)
+        found_guids.update(
+            g for g in session.scalars(select(Article.guid).where(Article.guid.in_(chunk))) if g
+        )
     for i in range(0, len(hashes), _CHUNK):
-        chunk = hashes[i : i + _CHUNK]
-        found_hashes.update(session.scalars(select(Article.content_hash).where(Article.content_hash.in_(chunk))))
+        hchunk = hashes[i : i + _CHUNK]
+        found_hashes.update(
+            session.scalars(select(Article.content_hash).where(Article.content_hash.in_(hchunk)))
+        )
     return Known(frozenset(found_urls), frozenset(found_guids), frozenset(found_hashes))
 
 
@@ -51,7 +55,9 @@ def _is_duplicate(session: Session, art: NewArticle) -> bool:
     return session.scalar(select(Article.id).where(or_(*conds)).limit(1)) is not None
 
 
-def _payload(art: NewArticle, source_name: str, wl: Watchlist, snippet: str, spans: list[list[int]]) -> dict[str, object]:
+def _payload(
+    art: NewArticle, source_name: str, wl: Watchlist, snippet: str, spans: list[list[int]]
+) -> dict[str, object]:
     return {
         "title": art.title,
         "url": art.url,
@@ -77,9 +83,17 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
         try:
             with session.begin_nested():
                 row = Article(
-                    source_id=src.id, url=art.url, guid=art.guid, title=art.title, published=art.published,
-                    date_source=art.date_source, text=art.text, content_hash=art.content_hash,
-                    language=art.language, extractor=art.extractor, first_seen_at=now,
+                    source_id=src.id,
+                    url=art.url,
+                    guid=art.guid,
+                    title=art.title,
+                    published=art.published,
+                    date_source=art.date_source,
+                    text=art.text,
+                    content_hash=art.content_hash,
+                    language=art.language,
+                    extractor=art.extractor,
+                    first_seen_at=now,
                 )
                 session.add(row)
                 session.flush()
@@ -94,8 +108,14 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
                 continue
             spans = [[s.start, s.end] for s in hit.spans]
             hit_row = Hit(
-                article_id=row.id, watchlist_id=wl.id, article_url=art.url, article_title=art.title,
-                snippet=hit.snippet, spans=spans, alerted=record.alert and wl.enabled, matched_at=now,
+                article_id=row.id,
+                watchlist_id=wl.id,
+                article_url=art.url,
+                article_title=art.title,
+                snippet=hit.snippet,
+                spans=spans,
+                alerted=record.alert and wl.enabled,
+                matched_at=now,
             )
             session.add(hit_row)
             session.flush()
@@ -105,9 +125,16 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
             for channel in wl.channels or ():
                 session.add(
                     Alert(
-                        dedup_key=f"a{row.id}:w{wl.id}:{channel}", hit_id=hit_row.id, article_id=row.id,
-                        watchlist_id=wl.id, channel=channel, mode=wl.mode, status="pending", attempts=0,
-                        next_attempt_at=now, created_at=now,
+                        dedup_key=f"a{row.id}:w{wl.id}:{channel}",
+                        hit_id=hit_row.id,
+                        article_id=row.id,
+                        watchlist_id=wl.id,
+                        channel=channel,
+                        mode=wl.mode,
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
                         payload=_payload(art, src.name, wl, hit.snippet, spans),
                     )
                 )

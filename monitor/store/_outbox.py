@@ -43,7 +43,9 @@ def claim(
         row.claimed_by = worker
         row.attempts += 1
     return [
-        AlertRow(r.id, r.article_id, r.watchlist_id, r.channel, r.mode, r.attempts, dict(r.payload), r.created_at)
+        AlertRow(
+            r.id, r.article_id, r.watchlist_id, r.channel, r.mode, r.attempts, dict(r.payload), r.created_at
+        )
         for r in rows
     ]
 
@@ -74,14 +76,20 @@ def requeue_failed(session: Session, *, ids: Sequence[int] | None, now: datetime
     stmt = update(Alert).where(Alert.status == "failed")
     if ids is not None:
         stmt = stmt.where(Alert.id.in_(ids))
-    result = session.execute(stmt.values(status="pending", next_attempt_at=now, claimed_until=None, attempts=0))
+    result = session.execute(
+        stmt.values(status="pending", next_attempt_at=now, claimed_until=None, attempts=0)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def pending_summary(session: Session, *, now: datetime, mode: str = "immediate") -> tuple[int, datetime | None]:
+def pending_summary(
+    session: Session, *, now: datetime, mode: str = "immediate"
+) -> tuple[int, datetime | None]:
     """(rows due now, earliest next attempt among pending rows)."""
     due = session.scalar(select(func.count()).where(*_due_clause(now), Alert.mode == mode))  # type: ignore[arg-type]
-    nxt = session.scalar(select(func.min(Alert.next_attempt_at)).where(Alert.status == "pending", Alert.mode == mode))
+    nxt = session.scalar(
+        select(func.min(Alert.next_attempt_at)).where(Alert.status == "pending", Alert.mode == mode)
+    )
     return int(due or 0), nxt
 
 
@@ -96,9 +104,16 @@ def list_alerts(session: Session, *, status: str | None, limit: int) -> list[Ale
         stmt = stmt.where(Alert.status == status)
     return [
         AlertListRow(
-            id=a.id, channel=a.channel, status=a.status, attempts=a.attempts, watchlist=name,
-            title=str(a.payload.get("title", "")), last_error=a.last_error, created_at=a.created_at,
-            sent_at=a.sent_at, next_attempt_at=a.next_attempt_at,
+            id=a.id,
+            channel=a.channel,
+            status=a.status,
+            attempts=a.attempts,
+            watchlist=name,
+            title=str(a.payload.get("title", "")),
+            last_error=a.last_error,
+            created_at=a.created_at,
+            sent_at=a.sent_at,
+            next_attempt_at=a.next_attempt_at,
         )
-        for a, name in session.execute(stmt).tuples()
+        for a, name in session.execute(stmt).all()
     ]

@@ -87,9 +87,20 @@ def _apply_spec(src: Source, spec: SourceSpec, now: datetime) -> bool:
 
 def _new_source(spec: SourceSpec, origin: str, now: datetime) -> Source:
     src = Source(
-        name=spec.name, url=spec.url, origin=origin, created_at=now, updated_at=now, next_check_at=now,
-        current_interval_s=spec.interval_s, etag=None, last_modified=None, body_hash=None, error_count=0,
-        polls=0, active=True, recent_entry_times=[],
+        name=spec.name,
+        url=spec.url,
+        origin=origin,
+        created_at=now,
+        updated_at=now,
+        next_check_at=now,
+        current_interval_s=spec.interval_s,
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+        error_count=0,
+        polls=0,
+        active=True,
+        recent_entry_times=[],
     )
     _apply_spec(src, spec, now)
     return src
@@ -140,8 +151,10 @@ def list_sources(session: Session, now: datetime) -> list[SourceRow]:
     since = now - timedelta(hours=24)
     counts = dict(
         session.execute(
-            select(Article.source_id, func.count()).where(Article.first_seen_at >= since).group_by(Article.source_id)
-        ).tuples()
+            select(Article.source_id, func.count())
+            .where(Article.first_seen_at >= since)
+            .group_by(Article.source_id)
+        ).all()
     )
     return [source_row(s, counts.get(s.id, 0)) for s in session.scalars(select(Source).order_by(Source.name))]
 
@@ -231,7 +244,9 @@ def sync_watchlists(session: Session, specs: Sequence[WatchlistSpec], now: datet
     return added, changed, removed
 
 
-def add_watchlist(session: Session, spec: WatchlistSpec, now: datetime, *, replace: bool = False) -> Watchlist:
+def add_watchlist(
+    session: Session, spec: WatchlistSpec, now: datetime, *, replace: bool = False
+) -> Watchlist:
     wl = session.scalars(select(Watchlist).where(Watchlist.name == spec.name)).first()
     if wl is not None and not replace:
         raise StoreError(f"a watchlist named {spec.name!r} already exists")

@@ -123,11 +123,15 @@ class Store:
     # watchlists ---------------------------------------------------------------------------------------
     def list_watchlists(self) -> list[WatchlistRow]:
         return self._tx(
-            lambda s: [_sources.watchlist_row(w) for w in s.scalars(select(Watchlist).order_by(Watchlist.name))]
+            lambda s: [
+                _sources.watchlist_row(w) for w in s.scalars(select(Watchlist).order_by(Watchlist.name))
+            ]
         )
 
     def add_watchlist(self, spec: WatchlistSpec, *, now: datetime, replace: bool = False) -> WatchlistRow:
-        return self._tx(lambda s: _sources.watchlist_row(_sources.add_watchlist(s, spec, now, replace=replace)))
+        return self._tx(
+            lambda s: _sources.watchlist_row(_sources.add_watchlist(s, spec, now, replace=replace))
+        )
 
     def remove_watchlist(self, name: str) -> None:
         self._tx(lambda s: s.delete(_sources.find_watchlist(s, name)))
@@ -142,7 +146,9 @@ class Store:
         return self._tx(run)
 
     # ingest -------------------------------------------------------------------------------------------
-    def known(self, *, urls: Sequence[str], guids: Sequence[str] = (), hashes: Sequence[str] = ()) -> _ingest.Known:
+    def known(
+        self, *, urls: Sequence[str], guids: Sequence[str] = (), hashes: Sequence[str] = ()
+    ) -> _ingest.Known:
         return self._tx(lambda s: _ingest.known(s, urls=urls, guids=guids, hashes=hashes))
 
     def apply_poll(self, record: PollRecord, *, now: datetime) -> ApplyReport:
@@ -187,11 +193,17 @@ class Store:
                 stmt = stmt.where(Hit.matched_at >= since)
             return [
                 HitRow(
-                    id=h.id, watchlist=name, article_id=h.article_id, title=h.article_title, url=h.article_url,
-                    snippet=h.snippet, spans=tuple((int(a), int(b)) for a, b in h.spans or ()),
-                    matched_at=h.matched_at, alerted=h.alerted,
+                    id=h.id,
+                    watchlist=name,
+                    article_id=h.article_id,
+                    title=h.article_title,
+                    url=h.article_url,
+                    snippet=h.snippet,
+                    spans=tuple((int(a), int(b)) for a, b in h.spans or ()),
+                    matched_at=h.matched_at,
+                    alerted=h.alerted,
                 )
-                for h, name in s.execute(stmt).tuples()
+                for h, name in s.execute(stmt).all()
             ]
 
         return self._tx(run)
@@ -200,12 +212,19 @@ class Store:
         def run(s: Session) -> dict[str, int]:
             return {
                 name: int(s.scalar(select(func.count()).select_from(model)) or 0)
-                for name, model in (("sources", Source), ("articles", Article), ("hits", Hit), ("watchlists", Watchlist))
+                for name, model in (
+                    ("sources", Source),
+                    ("articles", Article),
+                    ("hits", Hit),
+                    ("watchlists", Watchlist),
+                )
             }
 
         return self._tx(run)
 
-    def export_articles(self, *, since: datetime | None = None, watchlist: str | None = None) -> list[tuple[str, str]]:
+    def export_articles(
+        self, *, since: datetime | None = None, watchlist: str | None = None
+    ) -> list[tuple[str, str]]:
         """(canonical URL, normalised text) of stored articles, oldest first."""
 
         def run(s: Session) -> list[tuple[str, str]]:
@@ -215,10 +234,11 @@ class Store:
             if watchlist is not None:
                 stmt = stmt.where(
                     Article.id.in_(
-                        select(Hit.article_id).join(Watchlist, Watchlist.id == Hit.watchlist_id)
+                        select(Hit.article_id)
+                        .join(Watchlist, Watchlist.id == Hit.watchlist_id)
                         .where(Watchlist.name == watchlist)
                     )
                 )
-            return [(u, t) for u, t in s.execute(stmt).tuples()]
+            return [(u, t) for u, t in s.execute(stmt).all()]
 
         return self._tx(run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = [
     "Response",
     "brotli_bomb",
     "gzip_bomb",
+    "regrouped",
     "streamed",
 ]
 
@@ -49,17 +51,28 @@ class Response:
 Handler = Callable[[Request], Awaitable[Response] | Response]
 
 _REASONS = {
-    200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found", 303: "See Other",
-    304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect", 404: "Not Found",
-    410: "Gone", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+    200: "OK",
+    204: "No Content",
+    301: "Moved Permanently",
+    302: "Found",
+    303: "See Other",
+    304: "Not Modified",
+    307: "Temporary Redirect",
+    308: "Permanent Redirect",
+    404: "Not Found",
+    410: "Gone",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
 class LocalServer:
     """``async with LocalServer() as server: server.route("/feed", Response(...)); server.url("/feed")``."""
 
-    def __init__(self, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, *, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self._tls = tls
         self.port = 0
         self.requests: list[Request] = []
         self._routes: dict[str, Handler | Response] = {}
@@ -67,7 +80,7 @@ class LocalServer:
         self._writers: set[asyncio.StreamWriter] = set()
 
     async def __aenter__(self) -> LocalServer:
-        self._server = await asyncio.start_server(self._serve, self.host, 0)
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self._tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -80,7 +93,8 @@ class LocalServer:
             await asyncio.wait_for(self._server.wait_closed(), 1.0)
 
     def url(self, path: str = "/", *, host: str | None = None) -> str:
-        return f"http://{host or self.host}:{self.port}{path}"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{host or self.host}:{self.port}{path}"
 
     def route(self, path: str, response: Handler | Response) -> None:
         self._routes[path] = response
@@ -93,7 +107,7 @@ class LocalServer:
         try:
             while await self._one(reader, writer):
                 pass
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             self._writers.discard(writer)
@@ -211,6 +225,21 @@ def brotli_bomb(total: int, *, unit: int = 1 << 20) -> Iterator[bytes]:
         if out:
             yield out
     yield compressor.finish()
+
+
+def regrouped(chunks: Iterable[bytes], *, size: int) -> Iterator[bytes]:
+    """Re-cut a stream into pieces of about ``size`` bytes (bigger writes: each network read then
+    carries a larger slice of a bomb, which is what an unbounded decoder chokes on)."""
+    pending: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(pending)
+            pending, held = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 def streamed(

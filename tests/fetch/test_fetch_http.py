@@ -17,9 +17,19 @@ FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></chan
 
 
 async def test_200_returns_body_and_metadata(server: LocalServer, fetcher: HttpFetcher) -> None:
-    server.route("/feed", Response(200, [("ETag", '"v1"'), ("Last-Modified", "Wed, 01 Jan 2025 00:00:00 GMT"),
-                                         ("Content-Type", "application/rss+xml"),
-                                         ("Cache-Control", "public, max-age=600")], FEED))
+    server.route(
+        "/feed",
+        Response(
+            200,
+            [
+                ("ETag", '"v1"'),
+                ("Last-Modified", "Wed, 01 Jan 2025 00:00:00 GMT"),
+                ("Content-Type", "application/rss+xml"),
+                ("Cache-Control", "public, max-age=600"),
+            ],
+            FEED,
+        ),
+    )
     result = await fetcher.fetch(server.url("/feed"))
     assert result.status == 200
     assert result.body == FEED
@@ -47,7 +57,9 @@ async def test_user_agent_is_configurable(server: LocalServer, fetcher: HttpFetc
     assert server.hits("/feed")[0].headers["user-agent"] == "custom/1.0 (+https://example.org/contact)"
 
 
-async def test_304_sends_validators_and_reports_not_modified(server: LocalServer, fetcher: HttpFetcher) -> None:
+async def test_304_sends_validators_and_reports_not_modified(
+    server: LocalServer, fetcher: HttpFetcher
+) -> None:
     def conditional(request: Request) -> Response:
         if request.headers.get("if-none-match") == '"v1"':
             return Response(304, [("ETag", '"v1"')])
@@ -55,8 +67,9 @@ async def test_304_sends_validators_and_reports_not_modified(server: LocalServer
 
     server.route("/feed", conditional)
     first = await fetcher.fetch(server.url("/feed"))
-    validators = Validators(etag=first.etag, last_modified="Wed, 01 Jan 2025 00:00:00 GMT",
-                            body_hash=first.body_hash)
+    validators = Validators(
+        etag=first.etag, last_modified="Wed, 01 Jan 2025 00:00:00 GMT", body_hash=first.body_hash
+    )
     second = await fetcher.fetch(server.url("/feed"), validators=validators)
     sent = server.hits("/feed")[1].headers
     assert sent["if-none-match"] == '"v1"'
@@ -217,41 +230,74 @@ async def test_cookies_are_never_kept(server: LocalServer, fetcher: HttpFetcher)
 
 async def test_retry_after_and_expires_on_success(server: LocalServer, fetcher: HttpFetcher) -> None:
     now = datetime.now(UTC)
-    server.route("/x", Response(200, [("Retry-After", "60"), ("Date", format_datetime(now, usegmt=True)),
-                                      ("Expires", format_datetime(now + timedelta(hours=1), usegmt=True))],
-                                FEED))
+    server.route(
+        "/x",
+        Response(
+            200,
+            [
+                ("Retry-After", "60"),
+                ("Date", format_datetime(now, usegmt=True)),
+                ("Expires", format_datetime(now + timedelta(hours=1), usegmt=True)),
+            ],
+            FEED,
+        ),
+    )
     result = await fetcher.fetch(server.url("/x"))
     assert result.retry_after_s == 60.0
     assert result.max_age_s == pytest.approx(3600, abs=1)
 
 
-async def test_per_host_limit_and_global_cap() -> None:
-    hosts = ["a.test", "b.test", "c.test"]
-    in_flight: dict[str, int] = dict.fromkeys(hosts, 0)
-    peaks: dict[str, int] = dict.fromkeys(hosts, 0)
-    total_peak = [0]
+class _Tracker:
+    """Counts requests in flight per host, and their peaks, while each one takes 30 ms."""
 
-    async def slow(request: Request) -> Response:
+    def __init__(self) -> None:
+        self.in_flight: dict[str, int] = {}
+        self.peaks: dict[str, int] = {}
+        self.total_peak = 0
+
+    async def handle(self, request: Request) -> Response:
         host = request.headers["host"].split(":")[0]
-        in_flight[host] += 1
-        peaks[host] = max(peaks[host], in_flight[host])
-        total_peak[0] = max(total_peak[0], sum(in_flight.values()))
+        self.in_flight[host] = self.in_flight.get(host, 0) + 1
+        self.peaks[host] = max(self.peaks.get(host, 0), self.in_flight[host])
+        self.total_peak = max(self.total_peak, sum(self.in_flight.values()))
         await asyncio.sleep(0.03)
-        in_flight[host] -= 1
+        self.in_flight[host] -= 1
         return Response(200, body=FEED)
 
-    async def resolve(host: str, port: int) -> list[str]:
-        return ["127.0.0.1"]
 
-    async with LocalServer() as server, HttpFetcher(
-        policy=LOCAL_POLICY, max_connections=3, per_host_limit=2, resolver=resolve
-    ) as fetcher:
-        server.route("/slow", slow)
-        urls = [server.url("/slow", host=hosts[i % 3]) for i in range(18)]
+async def _resolve_all_to_loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    ("hosts", "max_connections", "per_host", "host_peak", "total_peak"),
+    [
+        (["a.test"], 100, 2, 2, 2),  # the per-host cap binds
+        (["a.test"], 100, 3, 3, 3),
+        ([f"h{i}.test" for i in range(6)], 3, 2, None, 3),  # the global cap binds
+    ],
+)
+async def test_concurrency_caps(
+    hosts: list[str], max_connections: int, per_host: int, host_peak: int | None, total_peak: int
+) -> None:
+    tracker = _Tracker()
+    async with (
+        LocalServer() as server,
+        HttpFetcher(
+            policy=LOCAL_POLICY,
+            max_connections=max_connections,
+            per_host_limit=per_host,
+            resolver=_resolve_all_to_loopback,
+        ) as fetcher,
+    ):
+        server.route("/slow", tracker.handle)
+        urls = [server.url("/slow", host=hosts[i % len(hosts)]) for i in range(24)]
         results = await asyncio.gather(*(fetcher.fetch(url) for url in urls))
     assert all(r.status == 200 for r in results)
-    assert max(peaks.values()) == 2
-    assert total_peak[0] == 3
+    assert max(tracker.peaks.values()) <= per_host
+    if host_peak is not None:
+        assert max(tracker.peaks.values()) == host_peak
+    assert tracker.total_peak == total_peak
 
 
 async def test_fetcher_is_reusable_across_policies(server: LocalServer) -> None:

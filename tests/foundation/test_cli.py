@@ -84,15 +84,22 @@ def test_watchlist_lifecycle_and_errors(cfg: Path) -> None:
     code, out = run(cfg, "watchlist", "edit", "troops", "--query", "troops ONEAR/3 border")
     assert code == 0
     rows = json.loads(run(cfg, "watchlist", "ls", "--json")[1])
-    assert [(r["name"], r["query"], r["channels"]) for r in rows] == [("troops", "troops ONEAR/3 border", ["hook"])]
+    assert [(r["name"], r["query"], r["channels"]) for r in rows] == [
+        ("troops", "troops ONEAR/3 border", ["hook"])
+    ]
     assert run(cfg, "watchlist", "rm", "troops")[0] == 0
     assert run(cfg, "watchlist", "rm", "troops")[0] == 1
 
 
 def test_watchlist_test_exit_codes(cfg: Path) -> None:
-    code, out = run(cfg, "watchlist", "test", "troops NEAR/3 border", "--text", "Troops massed near the border.")
+    code, out = run(
+        cfg, "watchlist", "test", "troops NEAR/3 border", "--text", "Troops massed near the border."
+    )
     assert code == 0 and "match" in out
-    assert run(cfg, "watchlist", "test", "troops NEAR/1 border", "--text", "Troops massed near the border.")[0] == 1
+    assert (
+        run(cfg, "watchlist", "test", "troops NEAR/1 border", "--text", "Troops massed near the border.")[0]
+        == 1
+    )
     assert run(cfg, "watchlist", "test", '"unterminated', "--text", "x")[0] == 2
 
 

@@ -1,4 +1,4 @@
-"""The whole pipeline against a real local HTTP server: feed -> pages -> normalise -> match -> store -> alert."""
+"""The whole pipeline against a real local HTTP server: feed, pages, normalise, match, store, alert."""
 
 from __future__ import annotations
 
@@ -63,7 +63,9 @@ def test_run_once_twice(tmp_path: Path, static_server: StaticServer) -> None:
         lines = text.splitlines()
         assert lines[0] == "Ferry service halted as Mount Calder ash cloud spreads"
         assert lines[1] == "20261119"
-        assert not any(x in text for x in ("Accept all cookies", "Share on X", "All rights reserved", "dataLayer"))
+        assert not any(
+            x in text for x in ("Accept all cookies", "Share on X", "All rights reserved", "dataLayer")
+        )
         assert "Schools closed" in lines
     finally:
         store.close()

@@ -89,12 +89,15 @@ def test_environment_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_secrets_from_env_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOOK", "https://hooks.slack.com/services/T/B/secretpart")
     (tmp_path / "token").write_text("xoxb-file-token\n")
-    text = GOOD + f"""
+    text = (
+        GOOD
+        + f"""
 channels:
   console: {{type: console}}
   hook: {{type: slack, webhook_url_env: HOOK}}
-  bot: {{type: slack, token_file: {tmp_path / 'token'}, channel: C123}}
+  bot: {{type: slack, token_file: {tmp_path / "token"}, channel: C123}}
 """
+    )
     s = load_settings(write(tmp_path, text))
     hook, bot = s.channels["hook"], s.channels["bot"]
     assert isinstance(hook, SlackChannel) and isinstance(bot, SlackChannel)
@@ -104,7 +107,10 @@ channels:
 
 
 def test_missing_secret_env_is_named(tmp_path: Path) -> None:
-    text = GOOD + "\nchannels:\n  console: {type: console}\n  hook: {type: slack, webhook_url_env: NOPE_NOT_SET}\n"
+    text = (
+        GOOD
+        + "\nchannels:\n  console: {type: console}\n  hook: {type: slack, webhook_url_env: NOPE_NOT_SET}\n"
+    )
     with pytest.raises(ConfigError, match=r"channels\.hook.*NOPE_NOT_SET"):
         load_settings(write(tmp_path, text))
 

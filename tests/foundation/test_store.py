@@ -31,11 +31,20 @@ def store(db_url: str) -> Iterator[Store]:
     s.close()
 
 
-def art(n: int, *, url: str | None = None, chash: str | None = None, hits: tuple[WatchlistHit, ...] = ()) -> NewArticle:
+def art(
+    n: int, *, url: str | None = None, chash: str | None = None, hits: tuple[WatchlistHit, ...] = ()
+) -> NewArticle:
     return NewArticle(
-        url=url or f"https://news.example/{n}", guid=f"g{n}", title=f"Title {n}", published=date(2026, 11, 20),
-        date_source="feed", text=f"Title {n}\n20261120\nhttps://news.example/{n}\nBody {n}.\n",
-        content_hash=chash or f"{n:064x}", language="en", extractor="test", hits=hits,
+        url=url or f"https://news.example/{n}",
+        guid=f"g{n}",
+        title=f"Title {n}",
+        published=date(2026, 11, 20),
+        date_source="feed",
+        text=f"Title {n}\n20261120\nhttps://news.example/{n}\nBody {n}.\n",
+        content_hash=chash or f"{n:064x}",
+        language="en",
+        extractor="test",
+        hits=hits,
     )
 
 
@@ -60,7 +69,10 @@ def test_migrations_single_head_upgrade_from_empty_and_no_drift(db_url: str) -> 
 
 
 def test_sync_config_adds_changes_and_removes(store: Store) -> None:
-    specs = [SourceSpec(name="a", url="https://a.example/feed"), SourceSpec(name="b", url="https://b.example/feed")]
+    specs = [
+        SourceSpec(name="a", url="https://a.example/feed"),
+        SourceSpec(name="b", url="https://b.example/feed"),
+    ]
     wls = [WatchlistSpec(name="w", query="alpha")]
     assert store.sync_config(specs, wls, now=NOW) == {"sources": (2, 0, 0), "watchlists": (1, 0, 0)}
     assert store.sync_config(specs, wls, now=NOW) == {"sources": (0, 0, 0), "watchlists": (0, 0, 0)}
@@ -77,7 +89,10 @@ def test_sync_config_adds_changes_and_removes(store: Store) -> None:
 def _setup(store: Store) -> tuple[int, int]:
     store.sync_config(
         [SourceSpec(name="src", url="https://src.example/feed")],
-        [WatchlistSpec(name="w1", query="alpha", channels=("console", "hook")), WatchlistSpec(name="w2", query="beta")],
+        [
+            WatchlistSpec(name="w1", query="alpha", channels=("console", "hook")),
+            WatchlistSpec(name="w2", query="beta"),
+        ],
         now=NOW,
     )
     src = store.list_sources(now=NOW)[0]
@@ -95,7 +110,8 @@ def test_apply_poll_stores_once_and_enqueues_once(store: Store) -> None:
     assert (again.articles_added, again.duplicates, again.alerts_enqueued) == (0, 2, 0)
     # same text under another URL, and same URL under another hash: both duplicates
     third = store.apply_poll(
-        PollRecord(source_id, ok_update(), (art(3, chash=f"{1:064x}"), art(4, url="https://news.example/2"))), now=NOW
+        PollRecord(source_id, ok_update(), (art(3, chash=f"{1:064x}"), art(4, url="https://news.example/2"))),
+        now=NOW,
     )
     assert (third.articles_added, third.duplicates) == (0, 2)
     assert store.counts()["articles"] == 2
@@ -106,14 +122,18 @@ def test_apply_poll_stores_once_and_enqueues_once(store: Store) -> None:
 def test_first_poll_store_records_hits_without_alerts(store: Store) -> None:
     source_id, w1 = _setup(store)
     hit = WatchlistHit(watchlist_id=w1, snippet="Alpha.", spans=())
-    report = store.apply_poll(PollRecord(source_id, ok_update(), (art(1, hits=(hit,)),), alert=False), now=NOW)
+    report = store.apply_poll(
+        PollRecord(source_id, ok_update(), (art(1, hits=(hit,)),), alert=False), now=NOW
+    )
     assert (report.hits_added, report.alerts_enqueued) == (1, 0)
     assert [h.alerted for h in store.list_hits()] == [False]
 
 
 def test_failure_updates_error_state_and_success_resets(store: Store) -> None:
     source_id, _ = _setup(store)
-    fail = SourceUpdate(success=False, next_check_at=NOW + timedelta(minutes=2), current_interval_s=900, error="HTTP 500")
+    fail = SourceUpdate(
+        success=False, next_check_at=NOW + timedelta(minutes=2), current_interval_s=900, error="HTTP 500"
+    )
     store.apply_poll(PollRecord(source_id, fail), now=NOW)
     store.apply_poll(PollRecord(source_id, fail), now=NOW)
     src = store.get_source("src")
@@ -121,7 +141,9 @@ def test_failure_updates_error_state_and_success_resets(store: Store) -> None:
     store.apply_poll(PollRecord(source_id, ok_update()), now=NOW)
     src = store.get_source("src")
     assert (src.error_count, src.last_error, src.polls) == (0, None, 1)
-    gone = SourceUpdate(success=False, next_check_at=NOW, current_interval_s=900, error="410", deactivate_reason="gone: 410")
+    gone = SourceUpdate(
+        success=False, next_check_at=NOW, current_interval_s=900, error="410", deactivate_reason="gone: 410"
+    )
     store.apply_poll(PollRecord(source_id, gone), now=NOW)
     assert store.claim_due_sources(now=NOW + timedelta(days=1), limit=10) == []
     assert store.get_source("src").deactivated_reason == "gone: 410"

@@ -22,7 +22,10 @@ def test_url_key_is_sha256_prefix_of_canonical() -> None:
 
 def test_reference_format() -> None:
     art = NormalizedArticle(
-        title="T", date=date(2026, 11, 20), date_source="page", url="https://e.example/a",
+        title="T",
+        date=date(2026, 11, 20),
+        date_source="page",
+        url="https://e.example/a",
         paragraphs=("One.", "Two."),
     )
     assert art.to_text() == "T\n20261120\nhttps://e.example/a\nOne.\nTwo.\n"

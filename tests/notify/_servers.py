@@ -6,6 +6,7 @@ talk real HTTP/SMTP (and real TLS) over the loopback interface.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -15,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass
@@ -50,7 +51,7 @@ class RecordingServer(ThreadingHTTPServer):
         self.default = Reply()
         self.requests: list[Recorded] = []
         self.release = threading.Event()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str = "/") -> str:
         host, port = self.server_address[:2]
@@ -137,12 +138,13 @@ class SMTPRecorder:
         return "250 Message accepted for delivery"
 
 
-class LocalController(Controller):  # type: ignore[misc]
+class LocalController(Controller):
     """An aiosmtpd controller that binds an ephemeral port (the stock one wants a fixed port)."""
 
     def _trigger_server(self) -> None:
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 def password_authenticator(user: str, password: str) -> Any:

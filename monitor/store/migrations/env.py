@@ -23,8 +23,9 @@ def _run(connection: Connection) -> None:
 
 
 if context.is_offline_mode():  # pragma: no cover - `alembic upgrade --sql` for DBAs
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -1,0 +1,140 @@
+"""Dates written in text and URLs, and the rule that no publication date lies after the fetch.
+
+htmldate does the markup-level search on pages; this module covers what it does not: a date written as a
+line of plain text ("September 28, 2021"), a date in a URL path, the date shown next to a headline, and
+the clamp against the fetch time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+
+__all__ = [
+    "MIN_YEAR",
+    "date_in_url",
+    "dates_in_text",
+    "latest_allowed",
+    "parse_date_line",
+    "publisher_date",
+]
+
+MIN_YEAR = 1995  # nothing we monitor was published on the web before this
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+}
+_MON = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_MDY = re.compile(_WEEKDAY + _MON + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
+_DMY = re.compile(_WEEKDAY + r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?" + _MON + r",?\s+((?:19|20)\d\d)\b", re.I)
+_ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b")
+_SLASH = re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2((?:19|20)\d\d)\b")
+
+# A line that is only a date, optionally labelled and followed by a time: a dateline standing alone.
+_LABEL = r"(?:(?:published|posted|updated|last updated|modified|date|first published)(?:\s+on)?\s*[:|-]?\s*)?"
+_TIME = r"(?:\s*(?:[,|•·-]|at)?\s*\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,5}|\s*[+-]\d\d:?\d\d)?)?"
+_DATE_LINE = re.compile(
+    r"^\s*" + _LABEL + r"(?P<date>.{6,40}?)" + _TIME + r"\s*$", re.I
+)
+
+# Dates in URL paths: /2022/01/25/, /2022-01-25-, _20220125_ ...
+_URL_YMD = re.compile(r"(?<!\d)((?:19|20)\d\d)[/_-](0?[1-9]|1[0-2])[/_-](0?[1-9]|[12]\d|3[01])(?!\d)")
+_URL_COMPACT = re.compile(r"(?<![\d])((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?![\d])")
+
+
+def _make(year: int, month: int, day: int) -> date | None:
+    try:
+        value = date(year, month, day)
+    except ValueError:
+        return None
+    return value if value.year >= MIN_YEAR else None
+
+
+def _month(name: str) -> int:
+    return _MONTHS[name.lower()[:3]]
+
+
+def dates_in_text(text: str) -> Iterator[tuple[int, date]]:
+    """Every date written in ``text`` with its offset, in order of appearance.
+
+    English month names, ISO dates and numeric d/m/y. Numeric dates are read month-first (US) unless the
+    first number cannot be a month: the ambiguity is real, and US-style pages dominate what we measured.
+    """
+    found: list[tuple[int, date]] = []
+    for match in _MDY.finditer(text):
+        value = _make(int(match.group(3)), _month(match.group(1)), int(match.group(2)))
+        if value:
+            found.append((match.start(), value))
+    for match in _DMY.finditer(text):
+        value = _make(int(match.group(3)), _month(match.group(2)), int(match.group(1)))
+        if value:
+            found.append((match.start(), value))
+    for match in _ISO.finditer(text):
+        value = _make(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        if value:
+            found.append((match.start(), value))
+    for match in _SLASH.finditer(text):
+        first, second, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
+        dot = match.group(2) == "."  # 28.09.2021 is day-first everywhere it is written
+        value = _make(year, second, first) if dot or first > 12 else _make(year, first, second)
+        if value:
+            found.append((match.start(), value))
+    found.sort(key=lambda item: item[0])
+    yield from found
+
+
+def parse_date_line(line: str) -> date | None:
+    """The date if ``line`` is nothing but a (possibly labelled, possibly timed) date, else None."""
+    if len(line) > 70 or not any(ch.isdigit() for ch in line):
+        return None
+    match = _DATE_LINE.match(line)
+    if not match:
+        return None
+    core = match.group("date").strip(" ,.|-")
+    for pattern in (_MDY, _DMY, _ISO, _SLASH):
+        full = pattern.fullmatch(core)
+        if full:
+            return next((value for _, value in dates_in_text(core)), None)
+    return None
+
+
+def date_in_url(url: str | None) -> date | None:
+    """A full year-month-day date in the URL path (not the host, not a bare year or month)."""
+    if not url:
+        return None
+    path = url.split("://", 1)[-1]
+    path = path[path.find("/") :] if "/" in path else ""
+    for pattern in (_URL_YMD, _URL_COMPACT):
+        match = pattern.search(path)
+        if match:
+            value = _make(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            if value:
+                return value
+    return None
+
+
+def latest_allowed(fetched_at: datetime) -> date:
+    """The latest calendar date a publication date may have, given when we fetched the page.
+
+    A publisher's calendar date can be one day ahead of ours (UTC+14 at most), so a date-only value may
+    exceed the fetch date by the zone difference; anything later is a typo, an event date or an expiry.
+    """
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=timezone.utc)
+    return (fetched_at.astimezone(timezone.utc) + timedelta(hours=14)).date()
+
+
+def publisher_date(published: datetime, fetched_at: datetime) -> date | None:
+    """The calendar date of a feed timestamp in its own zone, or None if it is after the fetch."""
+    if published.tzinfo is not None and fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=timezone.utc)
+    elif published.tzinfo is None and fetched_at.tzinfo is not None:
+        fetched_at = fetched_at.replace(tzinfo=None)
+    # A few minutes of clock skew between the publisher's server and ours is not a future date.
+    if published - fetched_at > timedelta(minutes=10):
+        return None
+    value = published.date()
+    return value if value.year >= MIN_YEAR else None

@@ -1,0 +1,115 @@
+"""Cutting a query into tokens, each with its position for error messages.
+
+Operators are upper-case only (``AND OR NOT NEAR/n ONEAR/n``): a lower-case "and" is an ordinary word.
+A word runs until whitespace, a parenthesis or a double quote; ``name:`` at the start of a word is a
+field; ``cs(`` opens a case-sensitive literal that runs to the next ``)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from monitor.match._errors import QuerySyntaxError
+
+__all__ = ["MAX_DISTANCE", "TEXT_FIELDS", "Token", "tokenize"]
+
+MAX_DISTANCE = 100
+TEXT_FIELDS = ("title", "body")
+_FILTER_FIELDS = ("source", "lang")
+_OPEN_QUOTES = '"“”„'
+_CLOSE_QUOTES = '"“”'
+_STOP = set("()") | set(_OPEN_QUOTES)
+_FIELD = re.compile(r"([A-Za-z]+):")
+_NEAR = re.compile(r"(O?)NEAR(?:/(.*))?\Z")
+
+Kind = Literal["(", ")", "AND", "OR", "NOT", "NEAR", "PHRASE", "CS", "FIELD", "FILTER", "WORD", "END"]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: Kind
+    pos: int
+    text: str = ""  # word, phrase content, cs() content, field name, filter value
+    name: str = ""  # FILTER: "source" or "lang"
+    distance: int = 0  # NEAR
+    ordered: bool = False  # NEAR: ONEAR
+
+
+def tokenize(query: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, n = 0, len(query)
+    while True:
+        while i < n and query[i].isspace():
+            i += 1
+        if i >= n:
+            tokens.append(Token("END", n))
+            return tokens
+        c = query[i]
+        if c in "()":
+            tokens.append(Token("(" if c == "(" else ")", i))
+            i += 1
+            continue
+        if c in _OPEN_QUOTES:
+            j = i + 1
+            while j < n and query[j] not in _CLOSE_QUOTES:
+                j += 1
+            if j >= n:
+                raise QuerySyntaxError(query, i, "unterminated quote")
+            tokens.append(Token("PHRASE", i, query[i + 1 : j]))
+            i = j + 1
+            continue
+        j = i
+        while j < n and not query[j].isspace() and query[j] not in _STOP:
+            j += 1
+        chunk = query[i:j]
+        field = _FIELD.match(chunk)
+        if field:
+            name = field.group(1).lower()
+            if name not in TEXT_FIELDS and name not in _FILTER_FIELDS:
+                raise QuerySyntaxError(query, i, f"unknown field '{field.group(1)}'")
+            after = i + field.end()
+            if name in _FILTER_FIELDS:
+                value = query[after:j]
+                if not value:
+                    what = "a host name like example.com" if name == "source" else "a language code like en"
+                    raise QuerySyntaxError(query, after, f"{name}: needs {what} right after the colon")
+                tokens.append(Token("FILTER", i, value, name=name))
+                i = j
+                continue
+            if after >= n or query[after].isspace() or query[after] == ")":
+                raise QuerySyntaxError(query, after, f"{name}: needs a term, phrase or (group) after the colon")
+            tokens.append(Token("FIELD", i, name))
+            i = after
+            continue
+        if chunk == "cs" and j < n and query[j] == "(":
+            k = query.find(")", j + 1)
+            if k < 0:
+                raise QuerySyntaxError(query, i, "unterminated cs(")
+            tokens.append(Token("CS", i, query[j + 1 : k]))
+            i = k + 1
+            continue
+        if chunk in ("AND", "OR", "NOT"):
+            tokens.append(Token(chunk, i))  # type: ignore[arg-type]
+            i = j
+            continue
+        near = _NEAR.match(chunk)
+        if near:
+            tokens.append(_near_token(query, i, near))
+            i = j
+            continue
+        tokens.append(Token("WORD", i, chunk))
+        i = j
+
+
+def _near_token(query: str, pos: int, m: re.Match[str]) -> Token:
+    ordered = bool(m.group(1))
+    op = "ONEAR" if ordered else "NEAR"
+    raw = m.group(2)
+    if raw is None or not raw.isascii() or not raw.isdigit():
+        raise QuerySyntaxError(query, pos, f"{op} needs a distance, like {op}/5")
+    distance = int(raw)
+    if not 1 <= distance <= MAX_DISTANCE:
+        raise QuerySyntaxError(query, pos, f"{op} distance must be between 1 and {MAX_DISTANCE}")
+    return Token("NEAR", pos, op, distance=distance, ordered=ordered)

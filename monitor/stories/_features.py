@@ -1,0 +1,127 @@
+"""What two write-ups of one event share: named entities and the rare words of title and lede.
+
+Entities come from a capitalised-phrase extractor (no model can be downloaded here, and a news story
+names its people, places and organisations with capitals): every capitalised word that is not a common
+sentence opener, plus adjacent pairs of them ("dmitry peskov"), so that "Peskov" alone still matches.
+Terms are the lower-cased words of the title and the first ``lede_words`` words of the body. Weights are
+IDF learned online from the stream (document frequencies over every article added so far).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any
+
+from monitor.stories._text import feature_hash, words
+
+# A capitalised word (possessive 's dropped), not glued to a preceding letter or digit.
+_CAP_WORD = re.compile(r"(?<![\w'-])((?:[A-Z]\.){2,}|[A-Z][A-Za-z-]*[A-Za-z]|[A-Z]{2,})(?:'s)?(?![\w-])")
+
+# Capitalised words that do not name anything: sentence openers, titles of address, calendar words.
+_NOT_NAMES = frozenset(
+    """a about above according across after again against all almost along already also although always
+    among an and another any anyone are around as at back be because been before being below between both
+    but by can could did do does during each earlier either even ever every few first for from further
+    had has have he her here hers him his how however i if in into is it its just last later least less
+    like many may me meanwhile might more most much must my neither never next no nor not now of off
+    often on once one only or other others our out over own perhaps please quite rather read said same
+    say says she should since so some still such than that the their them then there these they this
+    those though through thus to today together too under unless until up upon us very was we were what
+    whatever when where whether which while who whom whose why will with within without would yet you
+    your yesterday tomorrow monday tuesday wednesday thursday friday saturday sunday january february
+    march april june july august september october november december mr mrs ms dr sen rep gov gen lt
+    col sgt st jr sr inc ltd co corp photo image video getty images ap reuters afp updated update
+    editor's note story highlights click here watch share tweet email advertisement related cnn""".split()
+)
+
+_STOP_TERMS = frozenset(
+    """a about after again against all also an and any are as at be because been before but by can could
+    did do does for from had has have he her his how if in into is it its just more most new no not now of
+    on one only or other our out over said says she so some than that the their them then there these
+    they this to up us was we were what when where which while who will with would you year years two
+    three four five first last week day days told says say may could people time state states""".split()
+)
+
+
+def entity_counts(text: str) -> Counter[str]:
+    """Capitalised words and adjacent pairs of them, lower-cased, with their counts.
+
+    Two capitalised words are adjacent when only spaces separate them (join sentences with " . " to
+    keep pairs from spanning them); the regex does the scanning so that the Python loop only sees
+    capitalised words (about one token in ten).
+    """
+    counts: Counter[str] = Counter()
+    prev_end = -2
+    prev: str | None = None
+    for m in _CAP_WORD.finditer(text):
+        raw = m.group(1)
+        name = raw.replace(".", "").lower()
+        if name in _NOT_NAMES and not raw.isupper():  # "US" and "U.S." name a country
+            prev = None
+            continue
+        counts[name] += 1
+        if prev is not None and text[prev_end : m.start()].isspace():
+            counts[prev + " " + name] += 1
+        prev, prev_end = name, m.end()
+    return counts
+
+
+def lede_terms(title: str, body_tokens: list[str], *, lede_words: int) -> set[str]:
+    """Lower-cased content words of the title and of the lede (first ``lede_words`` body tokens)."""
+    terms = [w for w in words(title) if _keep(w)]
+    terms.extend(w for w in body_tokens[:lede_words] if _keep(w))
+    return {_stem(t) for t in terms}
+
+
+def _keep(word: str) -> bool:
+    return (len(word) >= 3 or any(c.isdigit() for c in word)) and word not in _STOP_TERMS
+
+
+def _stem(word: str) -> str:
+    """Plural endings only: enough for "talks"/"talk", harmless elsewhere."""
+    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    return word
+
+
+class DocumentFrequencies:
+    """Online document frequencies of feature hashes; IDF = log((N + 10) / (df + 1)).
+
+    The +10 keeps a young index from treating every feature as maximally rare.
+    """
+
+    def __init__(self) -> None:
+        self.n_docs = 0
+        self._df: dict[int, int] = {}
+
+    def idf(self, feature: int) -> float:
+        return math.log((self.n_docs + 10) / (self._df.get(feature, 0) + 1))
+
+    def df(self, feature: int) -> int:
+        return self._df.get(feature, 0)
+
+    def add(self, features: set[int]) -> None:
+        self.n_docs += 1
+        df = self._df
+        for f in features:
+            df[f] = df.get(f, 0) + 1
+
+    def to_state(self) -> dict[str, Any]:
+        return {"n_docs": self.n_docs, "df": self._df}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.n_docs = int(state["n_docs"])
+        self._df = {int(k): int(v) for k, v in state["df"].items()}
+
+    def __len__(self) -> int:
+        return len(self._df)
+
+
+def entity_feature(name: str) -> int:
+    return feature_hash("e:" + name)
+
+
+def term_feature(term: str) -> int:
+    return feature_hash("t:" + term)

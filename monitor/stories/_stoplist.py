@@ -1,0 +1,73 @@
+"""The sentence stop-list, learned online: sentences that turn up in many different stories.
+
+Agency sign-offs ("Reporting by ...; Editing by ..."), copyright lines and newsletter pitches are shared
+by unrelated articles and would otherwise glue them together. A sentence is stop-listed once it has been
+seen in ``min_stories`` different stories. Counting distinct *stories* (not articles) matters: ten wire
+copies of one article share every sentence and must not stop-list each other.
+
+Memory is fixed: a count sketch of ``depth`` rows of ``2**width_bits`` cells. Each cell keeps a saturating
+count and the last story that raised it; a sentence's count is the minimum over its cells, so a rare
+sentence is only stop-listed by mistake when all its cells collide with busy ones. Counts are halved every
+``decay_every`` observed articles so that a sign-off nobody uses any more fades out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+_DEPTH = 2
+_SALTS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD6E8FEB86659FD93))
+
+
+class SentenceStoplist:
+    def __init__(self, *, min_stories: int, width_bits: int, decay_every: int) -> None:
+        self.min_stories = min_stories
+        self.width_bits = width_bits
+        self.decay_every = decay_every
+        size = 1 << width_bits
+        self._counts = np.zeros((_DEPTH, size), dtype=np.uint16)
+        self._last = np.zeros((_DEPTH, size), dtype=np.uint32)
+        self._observed = 0
+        self._shift = np.uint64(64 - width_bits)
+
+    def _cells(self, hashes: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.intp]]:
+        return [((hashes * salt) >> self._shift).astype(np.intp) for salt in _SALTS]
+
+    def stopped(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
+        """For each sentence hash: is it on the stop-list?"""
+        if len(hashes) == 0:
+            return np.zeros(0, dtype=np.bool_)
+        arr = np.asarray(hashes, dtype=np.uint64)
+        cells = self._cells(arr)
+        count = np.minimum(self._counts[0, cells[0]], self._counts[1, cells[1]])
+        return count >= self.min_stories
+
+    def observe(self, hashes: npt.NDArray[np.uint64], story_id: int) -> None:
+        """Record that these sentences appeared in an article of ``story_id``."""
+        self._observed += 1
+        if self.decay_every and self._observed % self.decay_every == 0:
+            self._counts >>= 1
+        if len(hashes) == 0:
+            return
+        arr = np.unique(np.asarray(hashes, dtype=np.uint64))
+        tag = np.uint32((story_id * 0x9E3779B1 + 1) & 0xFFFFFFFF)
+        for row, cells in enumerate(self._cells(arr)):
+            fresh = self._last[row, cells] != tag
+            cells = cells[fresh]
+            counts = self._counts[row]
+            counts[cells] = np.minimum(counts[cells].astype(np.uint32) + 1, 0xFFFF).astype(np.uint16)
+            self._last[row, cells] = tag
+
+    def to_state(self) -> dict[str, Any]:
+        return {"counts": self._counts, "last": self._last, "observed": self._observed}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        counts = np.asarray(state["counts"], dtype=np.uint16)
+        if counts.shape != self._counts.shape:
+            raise ValueError("stop-list state has a different width")
+        self._counts = counts.copy()
+        self._last = np.asarray(state["last"], dtype=np.uint32).copy()
+        self._observed = int(state["observed"])

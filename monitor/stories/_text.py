@@ -1,0 +1,199 @@
+"""Text to sentences, tokens and stable 64-bit hashes.
+
+Every hash here is stable across processes (blake2b, never Python's salted ``hash``) because signatures
+and sentence hashes are exported with the index state and compared after a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+U64 = npt.NDArray[np.uint64]
+
+# Typographic characters folded to ASCII (str.replace per pair is far faster than str.translate).
+_FOLD = (
+    ("\u2018", "'"),
+    ("\u2019", "'"),
+    ("\u201a", "'"),
+    ("\u201b", "'"),
+    ("\u2032", "'"),
+    ("\u201c", '"'),
+    ("\u201d", '"'),
+    ("\u201e", '"'),
+    ("\u2033", '"'),
+    ("\u2013", "-"),
+    ("\u2014", "-"),
+    ("\u2212", "-"),
+    ("\u00a0", " "),
+    ("\u200b", ""),
+)
+_WORD = re.compile(r"\w+")
+
+
+def normalize(text: str) -> str:
+    """NFKC, typographic quotes and dashes folded, so that re-typeset copies compare equal."""
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        for a, b in _FOLD:
+            if a in text:
+                text = text.replace(a, b)
+    return text
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens ("Russia's" gives "russia", "s": harmless for shingles and hashes)."""
+    return _WORD.findall(text.lower())
+
+
+class _TokenHashes(dict[str, int]):
+    """token -> stable 64-bit hash, computed once per distinct token (the vocabulary is small)."""
+
+    def __missing__(self, key: str) -> int:
+        value = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+        if len(self) > 2_000_000:  # a bounded cache: a pathological stream must not grow it forever
+            self.clear()
+        self[key] = value
+        return value
+
+
+_TOKEN_HASHES = _TokenHashes()
+
+
+def token_hashes(tokens: list[str]) -> U64:
+    return np.array(list(map(_TOKEN_HASHES.__getitem__, tokens)), dtype=np.uint64)
+
+
+def stable_hash(text: str) -> int:
+    """A stable 63-bit hash (it fits a signed 64-bit database column)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little") >> 1
+
+
+class _FeatureHashes(dict[str, int]):
+    """Cached :func:`stable_hash` for feature strings, which repeat across articles."""
+
+    def __missing__(self, key: str) -> int:
+        if len(self) > 1_000_000:
+            self.clear()
+        value = self[key] = stable_hash(key)
+        return value
+
+
+feature_hash = _FeatureHashes().__getitem__
+
+
+_MIX = np.array(
+    [
+        0x9E3779B97F4A7C15,
+        0xC2B2AE3D27D4EB4F,
+        0x165667B19E3779F9,
+        0xD6E8FEB86659FD93,
+        0xFF51AFD7ED558CCD,
+        0xC4CEB9FE1A85EC53,
+        0x94D049BB133111EB,
+        0xBF58476D1CE4E5B9,
+    ],
+    dtype=np.uint64,
+)
+_S29 = np.uint64(29)
+
+
+def shingle_hashes(hashes: U64, size: int) -> U64:
+    """Distinct hashes of the ``size``-word shingles, mixed order-sensitively in uint64 arithmetic.
+
+    Texts shorter than one shingle give their whole token sequence as a single shingle, so that short
+    texts still get a signature.
+    """
+    n = len(hashes) - size + 1
+    if n < 1:
+        if len(hashes) == 0:
+            return np.zeros(0, dtype=np.uint64)
+        acc = hashes[:1] * _MIX[0]
+        for j in range(1, len(hashes)):
+            acc = (acc ^ (acc >> _S29)) * _MIX[j % len(_MIX)] + hashes[j : j + 1]
+        return acc
+    acc = hashes[:n] * _MIX[0]
+    for j in range(1, size):
+        acc = (acc ^ (acc >> _S29)) * _MIX[j] + hashes[j : j + n]
+    return np.unique(acc)
+
+
+_MARK = "\x00"
+# Sentence boundaries: . ! ? (optionally closing quotes/brackets) then space and an upper-case letter, a
+# digit or an opening quote; or a line break. Replaced by a marker so that one findall tokenises the
+# whole body and the marker tokens say where sentences end.
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\s*\n\s*")
+_TOKEN_OR_MARK = re.compile(r"\w+|\x00")
+_POLY = 0x100000001B3
+_POLY_INV = pow(_POLY, -1, 1 << 64)
+_powers = np.ones(1, dtype=np.uint64)
+_inv_powers = np.ones(1, dtype=np.uint64)
+
+
+def _ensure_powers(n: int) -> None:
+    global _powers, _inv_powers
+    if len(_powers) <= n:
+        size = max(n + 1, 2 * len(_powers), 4096)
+        _powers = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY, dtype=np.uint64)], dtype=np.uint64)
+        _inv_powers = np.cumprod(
+            np.r_[np.uint64(1), np.full(size - 1, _POLY_INV, dtype=np.uint64)], dtype=np.uint64
+        )
+
+
+def _finish(h: U64, lengths: npt.NDArray[np.int64]) -> U64:
+    h = h + lengths.astype(np.uint64) * _MIX[2]
+    h = (h ^ (h >> _S29)) * _MIX[3]
+    return h >> np.uint64(1)  # 63 bits: fits a signed 64-bit column
+
+
+@dataclass(frozen=True, slots=True)
+class BodyView:
+    """A body cut into sentences and tokens in one pass, with hashes computed in numpy.
+
+    ``sent_hash[k]`` is an order-sensitive hash of sentence k's tokens (0 when the sentence has fewer
+    than ``min_words`` words and is too short to be evidence of copying). Hashing tokens rather than
+    characters makes it blind to the punctuation and spacing changes syndication tools make.
+    """
+
+    sentences: list[str]
+    tokens: list[str]
+    token_hashes: U64
+    starts: npt.NDArray[np.int64]
+    lengths: npt.NDArray[np.int64]
+    sent_hash: U64
+
+    def token_mask(self, keep_sentences: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        return np.repeat(keep_sentences, self.lengths)
+
+
+def analyse(body: str, *, min_words: int) -> BodyView:
+    marked = _BOUNDARY.sub(_MARK, normalize(body).strip())
+    sentences = marked.split(_MARK)
+    raw = _TOKEN_OR_MARK.findall(marked.lower())
+    marks = [i for i, t in enumerate(raw) if t == _MARK]
+    bounds = np.array([-1, *marks, len(raw)], dtype=np.int64)
+    starts = bounds[:-1] + 1 - np.arange(len(bounds) - 1, dtype=np.int64)
+    lengths = np.diff(bounds) - 1
+    tokens = [t for t in raw if t != _MARK] if marks else raw
+    th = token_hashes(tokens)
+    n = len(th)
+    _ensure_powers(n + 1)
+    prefix = np.zeros(n + 1, dtype=np.uint64)
+    np.cumsum(th * _powers[:n], out=prefix[1:])
+    ends = starts + lengths
+    seg = (prefix[ends] - prefix[starts]) * _inv_powers[starts]
+    sent_hash = np.where(lengths >= min_words, _finish(seg, lengths), np.uint64(0))
+    return BodyView(sentences, tokens, th, starts, lengths, sent_hash)
+
+
+def sequence_hash(hashes: U64) -> int:
+    """One order-sensitive hash of a token-hash sequence (the exact-body check)."""
+    n = len(hashes)
+    _ensure_powers(n)
+    total = np.array([np.sum(hashes * _powers[:n], dtype=np.uint64)], dtype=np.uint64)
+    return int(_finish(total, np.array([n], dtype=np.int64))[0])

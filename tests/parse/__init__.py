@@ -1,0 +1,1 @@
+"""Tests of the parse stage (monitor.parse), on fixture files written for them."""
