@@ -86,12 +86,12 @@ class Vocabulary:
         n = len(docs)
         common = {w for w, _ in df.most_common(300)}
         self.terms = [w for w, c in df.items() if 3 <= c <= MAX_DF * n and len(w) >= 3 and not w.isdigit()]
-        self.terms = [w for w in self.terms if w not in common]
+        self.terms = sorted(w for w in self.terms if w not in common)  # sorted: same queries every run
         self.term_weights = [float(df[w]) for w in self.terms]
-        self.bigrams = [
+        self.bigrams = sorted(
             b for b, c in bigrams.items() if c >= 3 and b[0] not in common and b[1] not in common and
             len(b[0]) > 2 and len(b[1]) > 2
-        ]
+        )
         self.bigram_weights = [float(bigrams[b]) for b in self.bigrams]
         self.stems = sorted({w[: max(4, len(w) - 3)] for w in self.terms if len(w) >= 7})
         self.hosts = sorted({d.source for d in docs if d.source})
@@ -183,7 +183,7 @@ def naive_compile(node: Query) -> Naive:
         rx = re.compile(pattern)
     else:
         rx = re.compile(_naive_regex(node))
-    field = getattr(node, "field", "any")
+    field = node.children[0].field if isinstance(node, Or) else getattr(node, "field", "any")
     names = ["title", "body"] if field == "any" else [field]
     return lambda f, d: any(rx.search(f[n]) for n in names)
 

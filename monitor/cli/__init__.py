@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from monitor import log as logmod
 from monitor.cli import _db, _hits, _normalize, _run, _sources, _watchlists
 from monitor.cli._common import State
 
@@ -34,7 +35,11 @@ def _root(
 ) -> None:
     if log_format not in ("auto", "console", "json"):
         raise typer.BadParameter("must be auto, console or json", param_hint="--log-format")
-    ctx.obj = State(config=config, log_format=log_format, log_level=log_level.upper() if log_level else None)
+    level = log_level.upper() if log_level else None
+    if level is not None and level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise typer.BadParameter("must be DEBUG, INFO, WARNING or ERROR", param_hint="--log-level")
+    logmod.configure(fmt=log_format, level=level or "INFO")  # type: ignore[arg-type]
+    ctx.obj = State(config=config, log_format=log_format, log_level=level)
 
 
 app.command("run")(_run.run)

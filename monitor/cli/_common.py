@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -59,7 +59,7 @@ ConfigOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def fail(message: str, *, code: int = EXIT_RUNTIME) -> typer.Exit:
+def fail(message: str, *, code: int = EXIT_RUNTIME) -> NoReturn:
     typer.echo(f"error: {logmod.redact_text(message)}", err=True)
     raise typer.Exit(code)
 

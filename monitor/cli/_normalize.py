@@ -30,7 +30,6 @@ def _fetch(url: str, *, allow_private: bool) -> tuple[bytes, str, str | None]:
         return asyncio.run(go())
     except FetchError as exc:
         fail(str(exc))
-        raise  # unreachable: fail raises
 
 
 def normalize(

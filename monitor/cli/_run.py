@@ -18,6 +18,9 @@ def run(
         bool, typer.Option("--once", help="Poll every source once, deliver the alerts, exit.")
     ] = False,
     config: ConfigOption = None,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="auto, console or json (default: the config's).")
+    ] = None,
 ) -> None:
     """Run the monitoring daemon (until SIGTERM/SIGINT), or a single pass with --once.
 
@@ -25,7 +28,12 @@ def run(
     """
     from monitor.runtime import Daemon
 
-    settings = state(ctx, config).settings()
+    st = state(ctx, config)
+    if log_format is not None:
+        if log_format not in ("auto", "console", "json"):
+            fail(f"--log-format must be auto, console or json, not {log_format!r}", code=2)
+        st.log_format = log_format
+    settings = st.settings()
     log = get_logger("monitor.cli")
 
     async def main() -> int:

@@ -159,6 +159,7 @@ def check_query(
     text: Annotated[str | None, typer.Option("--text", help="A text to test against.")] = None,
     title: Annotated[str, typer.Option("--title", help="Title to use with --text.")] = "",
     synonym: SynonymOpt = None,
+    config: ConfigOption = None,
 ) -> None:
     """Test a query like grep: exit 0 on a match, 1 on none, 2 on a syntax error.
 

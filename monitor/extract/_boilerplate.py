@@ -48,7 +48,7 @@ _NEWSLETTER = re.compile(
 )
 _COOKIE = re.compile(
     r"\b(?:we|this (?:web)?site|our (?:web)?site|our partners) (?:uses?|stores?) cookies\b|\baccept (?:all )?cookies\b"
-    r"|\bcookie (?:policy|settings|preferences|consent|notice|banner)\b|\bmanage (?:your )?(?:cookie|privacy) "
+    r"|\bcookies? (?:policy|settings|preferences|consent|notice|banner)\b|\bmanage (?:your )?(?:cookie|privacy) "
     r"(?:settings|preferences|choices)\b|\bby (?:continuing|using) (?:to (?:use|browse) )?(?:this|our) (?:web)?site\b",
     re.I,
 )

@@ -29,8 +29,17 @@ def _words(text: str) -> set[str]:
 
 
 def _agreement(a: str, b: str) -> float:
+    """Word overlap (Jaccard); 1.0 when one contains the other (also covers scripts without spaces)."""
+    ka, kb = _key(a), _key(b)
+    if ka and kb and (ka in kb or kb in ka) and min(len(ka), len(kb)) >= 0.3 * max(len(ka), len(kb)):
+        return 1.0
     wa, wb = _words(a), _words(b)
     return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+
+
+def _weight(part: str) -> int:
+    """Length in words, counting each CJK character as a word (those scripts do not use spaces)."""
+    return len(part.split()) + sum(1 for ch in part if "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
 
 
 def strip_site_suffix(title: str | None, *, site_name: str | None = None, url: str | None = None) -> str | None:
@@ -50,7 +59,7 @@ def strip_site_suffix(title: str | None, *, site_name: str | None = None, url: s
         return title
     if len(kept) < len(parts):
         return _join_like(title, kept)  # only the site name went: keep the rest as written
-    return max(kept, key=len)
+    return max(kept, key=_weight)
 
 
 def _is_site_name(part: str, markers: set[str]) -> bool:
@@ -72,8 +81,13 @@ def _domain_label(url: str | None) -> str | None:
     if not url:
         return None
     host = urlsplit(url).hostname or ""
-    domain = extract_domain(url) if host else None
-    return (domain or host).split(".")[0] or None
+    if not host:
+        return None
+    domain = extract_domain(url)
+    if domain:
+        return domain.split(".")[0] or None
+    labels = [label for label in host.split(".") if label not in ("www", "m", "amp", "mobile")]
+    return labels[-2] if len(labels) >= 2 else (labels[0] if labels else None)
 
 
 def choose_title(meta: PageMeta, *, feed_title: str | None, url: str | None) -> str | None:

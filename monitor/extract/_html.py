@@ -38,6 +38,9 @@ __all__ = ["extract_html"]
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _SHORT_TEXT = 4000  # characters; below this the balanced trafilatura run is tried as well
 _DESCRIPTION_RATIO = 1.5  # extracted text shorter than 1.5x the description means extraction failed
+_READABILITY_BELOW = 1000  # characters; under this readability-lxml gets a try too (measured: +0.0006 F1)
+_TEASER_SHARE = 0.3  # a nested <article> with less than this share of the outer one's text...
+_TEASER_LINKS = 0.25  # ...and at least this share of it in links is a teaser card
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "figcaption", "td")
 _ISO_DAY = re.compile(r"((?:19|20)\d\d)-(\d\d)-(\d\d)")
 
@@ -96,6 +99,23 @@ def _choose_date(
     return fetched_at.date(), "first_seen"
 
 
+def _drop_nested_teasers(tree: Any) -> None:
+    """Remove small, link-heavy ``<article>`` elements nested in another article: story teasers.
+
+    Sites nest "related story" cards as articles inside the article; extractors keep them because they
+    sit inside the main content. A nested article holding most of the outer one's text is the story
+    itself (some CMSs double-wrap) and stays.
+    """
+    for inner in list(tree.iter("article")):
+        outer = next(inner.iterancestors("article"), None)
+        if outer is None or inner.getparent() is None:
+            continue
+        text = len(" ".join(inner.text_content().split()))
+        linked = sum(len(" ".join(a.text_content().split())) for a in inner.iter("a"))
+        if text < _TEASER_SHARE * len(" ".join(outer.text_content().split())) and linked >= _TEASER_LINKS * text:
+            inner.drop_tree()
+
+
 def _trafilatura(tree: Any, url: str, *, recall: bool) -> str:
     text = trafilatura.extract(
         tree, url=url, include_comments=False, favor_recall=recall, include_tables=True,
@@ -121,13 +141,16 @@ def _readability(text: str) -> str:
 
 
 def _content(tree: Any, text: str, url: str, meta: PageMeta) -> tuple[str, str]:
+    _drop_nested_teasers(tree)
     body = _trafilatura(tree, url, recall=True)
     extractor = "trafilatura"
     if len(body) < _SHORT_TEXT:
-        balanced = _trafilatura(_parse(text), url, recall=False)
+        fresh = _parse(text)
+        _drop_nested_teasers(fresh)
+        balanced = _trafilatura(fresh, url, recall=False)
         if len(balanced) > len(body):
             body = balanced
-    floor = _DESCRIPTION_RATIO * len(meta.description or "")
+    floor = max(_READABILITY_BELOW, _DESCRIPTION_RATIO * len(meta.description or ""))
     if not body.strip() or len(body) < floor:
         fallback = _readability(text)
         if len(fallback) > len(body):

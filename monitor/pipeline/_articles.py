@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from monitor.core import Entry, NormalizedArticle
+from monitor.core import Entry, NormalizedArticle, WatchlistHit
 from monitor.extract import ExtractionError, extract_html, normalize_text
 from monitor.fetch import Fetcher, FetchError, FetchPolicy
 from monitor.log import get_logger
@@ -55,7 +55,7 @@ class ArticleMaker:
             article = await self._from_feed(entry, alog)
         if article is None:
             return None
-        hits = ()
+        hits: tuple[WatchlistHit, ...] = ()
         if self.match:
             doc = Document(
                 title=article.title,

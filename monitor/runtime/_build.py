@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from typing import Any, TextIO
 
 from monitor.fetch import FetchPolicy
 from monitor.log import register_secret
@@ -83,7 +83,7 @@ def _secret(value: Any) -> str | None:
     return str(raw)
 
 
-def notifier(name: str, cfg: ChannelConfig, *, console_stream: IO[str] | None = None) -> Notifier:
+def notifier(name: str, cfg: ChannelConfig, *, console_stream: TextIO | None = None) -> Notifier:
     if isinstance(cfg, ConsoleChannel):
         return ConsoleNotifier(name=name, stream=console_stream)
     if isinstance(cfg, SlackChannel):
@@ -115,7 +115,7 @@ def notifier(name: str, cfg: ChannelConfig, *, console_stream: IO[str] | None = 
     raise TypeError(f"unknown channel type {type(cfg).__name__}")  # pragma: no cover
 
 
-def notifiers(settings: Settings, *, console_stream: IO[str] | None = None) -> Mapping[str, Notifier]:
+def notifiers(settings: Settings, *, console_stream: TextIO | None = None) -> Mapping[str, Notifier]:
     return {
         name: notifier(name, cfg, console_stream=console_stream) for name, cfg in settings.channels.items()
     }

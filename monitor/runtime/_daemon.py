@@ -14,7 +14,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO
+from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -52,7 +52,7 @@ class Daemon:
         self,
         settings: Settings,
         *,
-        console_stream: IO[str] | None = None,
+        console_stream: TextIO | None = None,
         cpu: CpuRunner | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         grace_s: float = 8.0,

@@ -32,7 +32,7 @@ class DispatchReport:
 
 def backoff_s(attempts: int, *, rng: random.Random, base_s: float = 30.0, cap_s: float = 6 * 3600.0) -> float:
     """Exponential backoff with ±20% jitter: 30 s, 60 s, 120 s, ... capped at six hours."""
-    delay = min(cap_s, base_s * (2 ** max(0, attempts - 1)))
+    delay = min(cap_s, base_s * float(2 ** max(0, attempts - 1)))
     return delay * rng.uniform(0.8, 1.2)
 
 

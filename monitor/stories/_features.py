@@ -102,7 +102,7 @@ class DocumentFrequencies:
     def df(self, feature: int) -> int:
         return self._df.get(feature, 0)
 
-    def add(self, features: set[int]) -> None:
+    def add(self, features: list[int]) -> None:
         self.n_docs += 1
         df = self._df
         for f in features:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -36,7 +37,7 @@ from monitor.stories._features import (
 )
 from monitor.stories._minhash import U32, LshTable, MinHasher, jaccard
 from monitor.stories._stoplist import SentenceStoplist
-from monitor.stories._text import analyse, sequence_hash, shingle_hashes
+from monitor.stories._text import U64, analyse, sequence_hash, shingle_hashes
 from monitor.stories._types import (
     ArticleRecord,
     Assignment,
@@ -46,7 +47,7 @@ from monitor.stories._types import (
 )
 
 log = get_logger(__name__)
-_NO_SENTENCES = np.zeros(0, dtype=np.uint64)
+F32 = npt.NDArray[np.float32]
 
 
 @dataclass(slots=True)
@@ -60,7 +61,8 @@ class _Doc:
     sig: U32
     sents: npt.NDArray[np.uint64]  # sorted, non-stop-listed sentence hashes
     body_hash: int
-    feats: npt.NDArray[np.uint64]
+    feats: U64  # sorted feature hashes
+    weights: F32  # aligned with feats
     norm: float
     seq: int
 
@@ -215,10 +217,11 @@ class StoryIndex:
         body_hash = sequence_hash(token_h)
         lsh_keys = self._lsh.keys(sig)
 
-        ents = entity_counts(" . ".join(kept_texts))
+        ent_text = " . ".join(kept_texts)
+        ents = entity_counts(ent_text[: cfg.entity_chars] if cfg.entity_chars else ent_text)
         terms = lede_terms(article.title, tokens, lede_words=cfg.lede_words)
         feats, weights = self._features(ents, terms)
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        norm = float(np.sqrt(np.dot(weights, weights))) or 1.0
 
         score = 0.0
         if forced is not None:
@@ -228,10 +231,10 @@ class StoryIndex:
             if copy_story is not None:
                 story_id = copy_story
             else:
-                best, score = self._find_story(ts, weights, norm)
+                best, score = self._find_story(ts, feats, weights, norm)
                 story_id = best if best is not None else article.id
         if copy_of is None:
-            self._df.add(set(weights))
+            self._df.add(feats.tolist())
         self._stoplist.observe(view.sent_hash[hashed], story_id)
 
         self._seq += 1
@@ -245,7 +248,8 @@ class StoryIndex:
             sig,
             sents,
             body_hash,
-            np.array(feats, dtype=np.uint64),
+            feats,
+            weights,
             norm,
             self._seq,
         )
@@ -261,18 +265,24 @@ class StoryIndex:
         rec.last_seen = max(rec.last_seen, article.published)
         return Assignment(article.id, copy_of, story_id, is_new, score)
 
-    def _features(self, ents: dict[str, int], terms: set[str]) -> tuple[list[int], dict[int, float]]:
+    def _features(self, ents: Counter[str], terms: set[str]) -> tuple[U64, F32]:
+        """Feature hashes (sorted) and weights: IDF times the type weight (times 1 + log tf for
+        entities, so that the people a story is about outweigh those it mentions once)."""
         cfg = self.config
         idf = self._df.idf
         weights: dict[int, float] = {}
-        scored = sorted(((n * idf(entity_feature(e)), e) for e, n in ents.items()), reverse=True)
-        for _, e in scored[: cfg.max_entities]:
-            f = entity_feature(e)
-            weights[f] = idf(f) * cfg.entity_weight
+        cands = [(entity_feature(e), n) for e, n in ents.most_common(3 * cfg.max_entities)]
+        scored = sorted(((n * idf(f), f, n) for f, n in cands), reverse=True)[: cfg.max_entities]
+        for _, f, n in scored:
+            tf = 1.0 + math.log(n) if cfg.entity_tf else 1.0
+            weights[f] = idf(f) * cfg.entity_weight * tf
         for t in terms:
             f = term_feature(t)
             weights[f] = max(weights.get(f, 0.0), idf(f) * cfg.term_weight)
-        return list(weights), weights
+        feats = np.fromiter(weights, dtype=np.uint64, count=len(weights))
+        order = np.argsort(feats)
+        w = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+        return feats[order], w[order]
 
     def _in_window(self, doc: _Doc, ts: float) -> bool:
         return abs(doc.ts - ts) <= self._window_s
@@ -326,25 +336,45 @@ class StoryIndex:
         root = best.copy_of if best.copy_of is not None else best.id
         return root, best.story, best_score
 
-    def _find_story(self, ts: float, weights: dict[int, float], norm: float) -> tuple[int | None, float]:
+    def _find_story(self, ts: float, feats: U64, weights: F32, norm: float) -> tuple[int | None, float]:
+        """Best story by single link: the most similar article of the window, if similar enough.
+
+        Phase 1 finds candidates through the rarest features first (postings lists are scanned from
+        the most recent end, at most ``max_postings_scanned`` per feature and ``postings_budget`` in all,
+        so a common feature costs little); phase 2 computes the exact cosine for the best of them.
+        """
         cfg = self.config
         docs = self._docs
+        postings = self._postings
+        query = []
+        for f, w in zip(feats.tolist(), weights.tolist(), strict=True):
+            plist = postings.get(f)
+            if plist and w >= cfg.min_idf:
+                query.append((len(plist), w, plist))
+        query.sort(key=lambda q: q[0])
         acc: dict[int, float] = {}
-        for f, w in weights.items():
-            if w < cfg.min_idf:
-                continue
-            plist = self._postings.get(f)
-            if not plist:
-                continue
+        budget = cfg.postings_budget
+        for _, w, plist in query:
+            if budget <= 0:
+                break
+            tail = plist[-cfg.max_postings_scanned :]
+            budget -= len(tail)
             w2 = w * w
-            for other in plist[-cfg.max_postings_scanned :]:
+            for other in tail:
                 acc[other] = acc.get(other, 0.0) + w2
+        if not acc:
+            return None, 0.0
+        top = sorted(acc.items(), key=lambda kv: -kv[1])[: cfg.rescored_candidates]
         best_story: int | None = None
         best = 0.0
-        for other, dot in acc.items():
+        for other, _ in top:
             doc = docs.get(other)
             if doc is None or not self._in_window(doc, ts):
                 continue
+            idx = np.searchsorted(doc.feats, feats)
+            idx[idx >= len(doc.feats)] = 0
+            shared = doc.feats[idx] == feats
+            dot = float(np.dot(weights[shared], doc.weights[idx[shared]]))
             sim = dot / (norm * doc.norm)
             if sim > best:
                 best, best_story = sim, doc.story

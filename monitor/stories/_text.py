@@ -38,8 +38,8 @@ _WORD = re.compile(r"\w+")
 
 def normalize(text: str) -> str:
     """NFKC, typographic quotes and dashes folded, so that re-typeset copies compare equal."""
-    text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
         for a, b in _FOLD:
             if a in text:
                 text = text.replace(a, b)
@@ -66,7 +66,7 @@ _TOKEN_HASHES = _TokenHashes()
 
 
 def token_hashes(tokens: list[str]) -> U64:
-    return np.array(list(map(_TOKEN_HASHES.__getitem__, tokens)), dtype=np.uint64)
+    return np.fromiter(map(_TOKEN_HASHES.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
 
 
 def stable_hash(text: str) -> int:
@@ -124,10 +124,13 @@ def shingle_hashes(hashes: U64, size: int) -> U64:
 
 
 _MARK = "\x00"
-# Sentence boundaries: . ! ? (optionally closing quotes/brackets) then space and an upper-case letter, a
-# digit or an opening quote; or a line break. Replaced by a marker so that one findall tokenises the
-# whole body and the marker tokens say where sentences end.
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\s*\n\s*")
+# Sentence boundaries: line breaks, and . ! ? (optionally closing quotes/brackets) then spaces and an
+# upper-case letter, a digit or an opening quote. Replaced by a marker so that one findall tokenises
+# the whole body and the marker tokens say where sentences end.
+_SENT_END = re.compile(
+    r"([.!?](?<!\b[A-Z]\.)(?<!\bM[rs]\.)(?<!\bMrs\.)(?<!\b(?:Dr|St|Jr|Sr|Lt|No)\.)"
+    r"(?<!\b(?:Gen|Sen|Rep|Gov|Col|Sgt)\.)[\"')\]]*)[ \t]+(?=[\"'(\[]?[A-Z0-9])"
+)
 _TOKEN_OR_MARK = re.compile(r"\w+|\x00")
 _POLY = 0x100000001B3
 _POLY_INV = pow(_POLY, -1, 1 << 64)
@@ -172,7 +175,8 @@ class BodyView:
 
 
 def analyse(body: str, *, min_words: int) -> BodyView:
-    marked = _BOUNDARY.sub(_MARK, normalize(body).strip())
+    paragraphs = (p.strip() for p in normalize(body).split("\n"))
+    marked = _SENT_END.sub("\\1" + _MARK, _MARK.join(p for p in paragraphs if p))
     sentences = marked.split(_MARK)
     raw = _TOKEN_OR_MARK.findall(marked.lower())
     marks = [i for i, t in enumerate(raw) if t == _MARK]

@@ -109,9 +109,13 @@ class StoryConfig:
     entity_weight: float = 1.0
     term_weight: float = 1.0
     lede_words: int = 60
+    entity_chars: int = 5000
+    entity_tf: bool = True
     max_entities: int = 30
     min_idf: float = 1.0
-    max_postings_scanned: int = 400
+    max_postings_scanned: int = 200
+    postings_budget: int = 3000
+    rescored_candidates: int = 40
     max_postings_kept: int = 2000
     # stop-list
     stoplist_min_stories: int = 3

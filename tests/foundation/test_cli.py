@@ -93,7 +93,7 @@ def test_watchlist_lifecycle_and_errors(cfg: Path) -> None:
 
 def test_watchlist_test_exit_codes(cfg: Path) -> None:
     code, out = run(
-        cfg, "watchlist", "test", "troops NEAR/3 border", "--text", "Troops massed near the border."
+        cfg, "watchlist", "test", "troops NEAR/5 border", "--text", "Troops massed near the border."
     )
     assert code == 0 and "match" in out
     assert (

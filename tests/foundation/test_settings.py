@@ -64,8 +64,8 @@ def test_unreadable_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_bad_yaml_gives_line(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"invalid YAML .* line 2"):
-        load_settings(write(tmp_path, "sources:\n  - name: [a\n"))
+    with pytest.raises(ConfigError, match=r"invalid YAML .* line \d+, column \d+"):
+        load_settings(write(tmp_path, "sources:\n  - name: a\n    url: [x\n  - y: z\n"))
 
 
 def test_undeclared_channel(tmp_path: Path) -> None:
