@@ -28,10 +28,11 @@ def _words(text: str) -> set[str]:
     return set(_TOKEN.findall(text.casefold()))
 
 
-def _agreement(a: str, b: str) -> float:
-    """Word overlap (Jaccard); 1.0 when one contains the other (also covers scripts without spaces)."""
-    ka, kb = _key(a), _key(b)
-    if ka and kb and (ka in kb or kb in ka) and min(len(ka), len(kb)) >= 0.3 * max(len(ka), len(kb)):
+def _agreement(a: str, b: str, b_stripped: str | None) -> float:
+    """Word overlap (Jaccard) with ``b``; 1.0 when ``a`` and ``b`` without its site suffix contain one
+    another (this also covers scripts written without spaces, where word overlap means nothing)."""
+    ka, kb = _key(a), _key(b_stripped)
+    if ka and kb and (ka in kb or kb in ka) and min(len(ka), len(kb)) >= 0.5 * max(len(ka), len(kb)):
         return 1.0
     wa, wb = _words(a), _words(b)
     return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
@@ -92,12 +93,16 @@ def _domain_label(url: str | None) -> str | None:
 
 def choose_title(meta: PageMeta, *, feed_title: str | None, url: str | None) -> str | None:
     """The article's title (see module docstring for the order)."""
-    references = [r for r in (feed_title, meta.og_title, meta.html_title, meta.ld_headline) if r]
+    references = [
+        (ref, strip_site_suffix(ref, site_name=meta.site_name, url=url))
+        for ref in (feed_title, meta.og_title, meta.html_title, meta.ld_headline)
+        if ref
+    ]
     best, best_score = None, 0.0
     for h1 in meta.h1s:
         if len(h1) > _MAX_TITLE_CHARS:
             continue
-        score = max((_agreement(h1, ref) for ref in references), default=0.0)
+        score = max((_agreement(h1, ref, stripped) for ref, stripped in references), default=0.0)
         if score > best_score:
             best, best_score = h1, score
     if best is not None and best_score >= _MIN_H1_AGREEMENT:

@@ -38,9 +38,8 @@ __all__ = ["extract_html"]
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _SHORT_TEXT = 4000  # characters; below this the balanced trafilatura run is tried as well
 _DESCRIPTION_RATIO = 1.5  # extracted text shorter than 1.5x the description means extraction failed
-_READABILITY_BELOW = 1000  # characters; under this readability-lxml gets a try too (measured: +0.0006 F1)
-_TEASER_SHARE = 0.3  # a nested <article> with less than this share of the outer one's text...
-_TEASER_LINKS = 0.25  # ...and at least this share of it in links is a teaser card
+_TEASER_LINKS = 0.25  # a nested <article> with at least this share of its text in links is a card...
+_TEASER_SHARE = 0.2  # ...and cards are dropped when together they hold less than this share of the story
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt", "figcaption", "td")
 _ISO_DAY = re.compile(r"((?:19|20)\d\d)-(\d\d)-(\d\d)")
 
@@ -100,20 +99,31 @@ def _choose_date(
 
 
 def _drop_nested_teasers(tree: Any) -> None:
-    """Remove small, link-heavy ``<article>`` elements nested in another article: story teasers.
+    """Remove small, link-heavy ``<article>`` cards nested in a story: "related story" teasers.
 
-    Sites nest "related story" cards as articles inside the article; extractors keep them because they
-    sit inside the main content. A nested article holding most of the outer one's text is the story
-    itself (some CMSs double-wrap) and stays.
+    Extractors keep them because they sit inside the main content, and for a monitor they are worse than
+    noise (a teaser about another story can trigger a watchlist). Only done when the cards are a small
+    part of the outer article: on a hub page made of cards (measured on the WCXB pages) the cards *are*
+    the content. A nested article holding most of the outer text (double-wrapped CMS markup) is the story.
     """
-    for inner in list(tree.iter("article")):
+    cards: dict[Any, list[tuple[Any, int]]] = {}
+    for inner in tree.iter("article"):
         outer = next(inner.iterancestors("article"), None)
-        if outer is None or inner.getparent() is None:
+        if outer is None or any(inner in [c for c, _ in group] for group in cards.values()):
             continue
-        text = len(" ".join(inner.text_content().split()))
-        linked = sum(len(" ".join(a.text_content().split())) for a in inner.iter("a"))
-        if text < _TEASER_SHARE * len(" ".join(outer.text_content().split())) and linked >= _TEASER_LINKS * text:
-            inner.drop_tree()
+        text = _text_length(inner)
+        linked = sum(_text_length(a) for a in inner.iter("a"))
+        if text and linked >= _TEASER_LINKS * text:
+            cards.setdefault(outer, []).append((inner, text))
+    for outer, group in cards.items():
+        if sum(size for _, size in group) < _TEASER_SHARE * _text_length(outer):
+            for card, _ in group:
+                if card.getparent() is not None:
+                    card.drop_tree()
+
+
+def _text_length(element: Any) -> int:
+    return len(" ".join(element.text_content().split()))
 
 
 def _trafilatura(tree: Any, url: str, *, recall: bool) -> str:
@@ -150,7 +160,7 @@ def _content(tree: Any, text: str, url: str, meta: PageMeta) -> tuple[str, str]:
         balanced = _trafilatura(fresh, url, recall=False)
         if len(balanced) > len(body):
             body = balanced
-    floor = max(_READABILITY_BELOW, _DESCRIPTION_RATIO * len(meta.description or ""))
+    floor = _DESCRIPTION_RATIO * len(meta.description or "")
     if not body.strip() or len(body) < floor:
         fallback = _readability(text)
         if len(fallback) > len(body):

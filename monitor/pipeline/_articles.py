@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from monitor.core import Entry, NormalizedArticle, WatchlistHit
+from monitor.core import Entry, NormalizedArticle, WatchlistHit, canonical_url
 from monitor.extract import ExtractionError, extract_html, normalize_text
 from monitor.fetch import Fetcher, FetchError, FetchPolicy
 from monitor.log import get_logger
@@ -21,8 +21,26 @@ log = get_logger("monitor.pipeline")
 
 
 def content_hash(article: NormalizedArticle) -> str:
-    """Hash of the normalised body: equal texts from different URLs are one article."""
-    return hashlib.sha256(article.body.casefold().encode("utf-8")).hexdigest()
+    """Hash of the normalised body: equal texts from different URLs are one article.
+
+    An article with no body (an entry recorded as seen) is keyed by its URL instead, so that empty
+    bodies never collide.
+    """
+    key = article.body.casefold() if article.paragraphs else "url:" + article.url
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def seen_only(entry: Entry, *, now: datetime) -> NormalizedArticle:
+    """A record of an entry that was not extracted (first poll ``skip``): title, date and URL only."""
+    published = entry.published
+    return NormalizedArticle(
+        title=(entry.title or entry.url).strip() or entry.url,
+        date=(published or now).date(),
+        date_source="feed" if published else "first_seen",
+        url=canonical_url(entry.url),
+        paragraphs=(),
+        extractor="none",
+    )
 
 
 def _feed_html(entry: Entry) -> str | None:
@@ -53,6 +71,8 @@ class ArticleMaker:
             article = await self._from_page(entry, alog)
         if article is None:
             article = await self._from_feed(entry, alog)
+        if article is None and not self.fetch_pages:
+            article = seen_only(entry, now=self.clock())
         if article is None:
             return None
         hits: tuple[WatchlistHit, ...] = ()

@@ -22,8 +22,10 @@ FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Slow Wire</ti
 
 PAGE = b"""<html><head><title>Lighthouse keepers vote to strike</title></head><body><article>
 <h1>Lighthouse keepers vote to strike</h1>
-<p>Lighthouse keepers along the northern coast voted on Friday to strike over staffing rules, their association said after a ballot that drew nearly every member.</p>
-<p>The coastal agency said it would keep every light burning and that automatic systems would cover any station left without a keeper during the walkout.</p>
+<p>Lighthouse keepers along the northern coast voted on Friday to strike over staffing rules,
+their association said after a ballot that drew nearly every member.</p>
+<p>The coastal agency said it would keep every light burning and that automatic systems would
+cover any station left without a keeper during the walkout.</p>
 </article></body></html>"""
 
 
@@ -86,7 +88,7 @@ watchlists:
         assert _Slow.page_requested.wait(timeout=30), "the daemon never fetched the article page"
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
+        _out, err = proc.communicate(timeout=15)
         elapsed = time.monotonic() - started
     finally:
         if proc.poll() is None:
