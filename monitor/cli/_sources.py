@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli._common import ConfigOption, JsonOption, ago, emit_json, fail, now, open_store, table
+from monitor.cli._common import ConfigOption, JsonOption, ago, emit_json, fail, now, open_store, state, table
 from monitor.store import SourceRow, SourceSpec
 
 app = typer.Typer(help="Sources: feeds, pages and sitemaps to poll.", no_args_is_help=True)
@@ -100,10 +100,18 @@ def add(
     first_poll: Annotated[
         str, typer.Option(help="store, alert or skip: what the first poll does.")
     ] = "store",
+    discover: Annotated[
+        bool,
+        typer.Option("--discover/--no-discover", help="For an HTML page, find its feed (rel=alternate)."),
+    ] = True,
+    pick: Annotated[int, typer.Option(help="Which discovered feed to add (1 = the first).", min=1)] = 1,
     json_out: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Add a source. Example: monitor source add https://example.com/feed.xml --name example"""
+    """Add a source; given an HTML page, find and add the feed it advertises.
+
+    Example: monitor source add https://example.com/feed.xml --name example
+    """
     if kind not in _KINDS:
         fail(f"--kind must be one of {', '.join(_KINDS)}, not {kind!r}", code=2)
     if first_poll not in ("store", "alert", "skip"):
@@ -118,6 +126,8 @@ def add(
         fail(f"only http and https URLs can be polled, not {url.split(':', 1)[0]!r}", code=2)
     from urllib.parse import urlsplit
 
+    if kind == "feed" and discover:
+        url = _discover(ctx, config, url, pick=pick, quiet=json_out)
     options: dict[str, object] = {}
     if selector:
         options["selector"] = selector
@@ -163,3 +173,36 @@ def resume(ctx: typer.Context, ref: str, config: ConfigOption = None) -> None:
     with open_store(ctx, config) as store:
         row = store.set_source_enabled(ref, True, now=now())
     typer.echo(f"resumed source {row.name}")
+
+
+def _discover(ctx: typer.Context, config: str | None, url: str, *, pick: int, quiet: bool) -> str:
+    """If ``url`` is an HTML page, list the feeds it advertises and return the chosen one."""
+    import asyncio
+
+    from monitor.fetch import FetchError, HttpFetcher
+    from monitor.parse import discover_feeds, sniff_kind
+    from monitor.runtime import fetch_policy
+
+    settings = state(ctx, config).settings()
+
+    async def get() -> tuple[bytes, str, dict[str, str]]:
+        async with HttpFetcher(policy=fetch_policy(settings)) as fetcher:
+            result = await fetcher.fetch(url)
+        return result.body, result.final_url, dict(result.headers)
+
+    try:
+        body, final_url, headers = asyncio.run(get())
+    except FetchError as exc:
+        fail(f"cannot fetch {url}: {exc}")
+    if sniff_kind(body, headers=headers) != "html":
+        return url
+    found = discover_feeds(body, url=final_url, headers=headers)
+    if not found:
+        fail(f"{url} is an HTML page that advertises no feed; add it with --kind page --selector CSS", code=1)
+    if not quiet:
+        typer.echo(f"{url} is an HTML page; it advertises {len(found)} feed(s):")
+        for i, feed in enumerate(found, 1):
+            typer.echo(f"  {i}. {feed.url}  ({feed.type}{', ' + feed.title if feed.title else ''})")
+    if pick > len(found):
+        fail(f"--pick {pick}: only {len(found)} feed(s) found", code=2)
+    return found[pick - 1].url

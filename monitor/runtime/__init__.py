@@ -1,6 +1,6 @@
 """The runtime: builds components from the settings, runs the scheduler, workers and outbox dispatcher."""
 
-from monitor.runtime._build import match_specs, notifiers, source_spec, watchlist_spec
+from monitor.runtime._build import fetch_policy, match_specs, notifiers, source_spec, watchlist_spec
 from monitor.runtime._daemon import Daemon, RunReport
 from monitor.runtime._dispatcher import Dispatcher, DispatchReport, backoff_s, build_messages
 
@@ -11,6 +11,7 @@ __all__ = [
     "RunReport",
     "backoff_s",
     "build_messages",
+    "fetch_policy",
     "match_specs",
     "notifiers",
     "source_spec",

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
+from tests.conftest import StaticServer
 
 
 @pytest.fixture
@@ -49,9 +50,19 @@ def test_db_commands(cfg: Path) -> None:
 
 
 def test_source_lifecycle(cfg: Path) -> None:
-    code, out = run(cfg, "source", "add", "https://news.example/rss", "--name", "news", "--interval", "600")
+    code, out = run(
+        cfg,
+        "source",
+        "add",
+        "https://news.example/rss",
+        "--name",
+        "news",
+        "--interval",
+        "600",
+        "--no-discover",
+    )
     assert code == 0 and "added source news" in out
-    code, out = run(cfg, "source", "add", "https://news.example/rss", "--name", "news")
+    code, out = run(cfg, "source", "add", "https://news.example/rss", "--name", "news", "--no-discover")
     assert code == 1 and "already exists" in out
     code, out = run(cfg, "source", "ls", "--json")
     assert code == 0
@@ -117,3 +128,28 @@ def test_help_has_examples() -> None:
     for args in (["run"], ["source", "add"], ["watchlist", "test"], ["normalize"], ["hits", "ls"]):
         result = CliRunner().invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_source_add_discovers_feed_of_html_page(tmp_path: Path, static_server: StaticServer) -> None:
+    (static_server.root / "index.html").write_text(
+        "<html><head><title>Home</title>"
+        '<link rel="alternate" type="application/rss+xml" title="Top stories" href="/rss/top.xml">'
+        '<link rel="alternate" type="application/atom+xml" title="Sport" href="/atom/sport.xml">'
+        "</head><body><p>Welcome</p></body></html>",
+        encoding="utf-8",
+    )
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(
+        f"database_url: sqlite:///{tmp_path / 'd.db'}\nfetch: {{allow_private_networks: true}}\n",
+        encoding="utf-8",
+    )
+    code, out = run(cfg, "source", "add", static_server.url("index.html"), "--name", "site", "--pick", "2")
+    assert code == 0, out
+    assert "advertises 2 feed(s)" in out and "Top stories" in out
+    row = json.loads(run(cfg, "source", "show", "site", "--json")[1])
+    assert row["url"] == static_server.url("atom/sport.xml")
+    (static_server.root / "plain.html").write_text(
+        "<html><body>No feeds here</body></html>", encoding="utf-8"
+    )
+    code, out = run(cfg, "source", "add", static_server.url("plain.html"), "--name", "plain")
+    assert code == 1 and "advertises no feed" in out
