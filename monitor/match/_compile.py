@@ -20,8 +20,6 @@ __all__ = ["Matcher", "Witness", "compile_matcher", "estimate", "required_clause
 Matcher = Callable[[DocView], bool]
 Witness = list[tuple[str, Span]]  # (field name, word range)
 
-_KEYED = (Term, Phrase, Prefix, Source, Lang)
-
 # A small list of very frequent English words: a clause made of them is a poor index choice.
 _COMMON = frozenset(
     """a about after against all also an and any are as at be been before being between both but by can
@@ -62,8 +60,14 @@ def _word_estimate(word: str) -> float:
 
 
 def required_clauses(node: Query, cost: Callable[[frozenset[str]], float]) -> list[frozenset[str]]:
-    """Disjunctions of keys, each necessary for a match; ``[]`` if no positive literal is required."""
-    if isinstance(node, (*_KEYED, CaseTerm)):
+    """Disjunctions of keys, each necessary for a match; ``[]`` if no positive literal is required.
+
+    Keys are words, ``stem*`` prefixes and ``source:``/``lang:`` filters; a phrase or ``cs()`` literal
+    requires each of its words.
+    """
+    if isinstance(node, Phrase | CaseTerm):
+        return [frozenset((w,)) for w in dict.fromkeys(node.words)]
+    if isinstance(node, Term | Prefix | Source | Lang):
         return [frozenset((node.key,))]
     if isinstance(node, And):
         out: list[frozenset[str]] = []
@@ -83,28 +87,40 @@ def required_clauses(node: Query, cost: Callable[[frozenset[str]], float]) -> li
     return []  # Not
 
 
+def _required_keys(node: Query) -> frozenset[str]:
+    """Word and filter keys that must all be present (a cheap first test before positions)."""
+    return frozenset(
+        k for clause in required_clauses(node, len) if len(clause) == 1 for k in clause if not k.endswith("*")
+    )
+
+
 # matchers -----------------------------------------------------------------------------------------------
-def _leaf_keyset(node: Query) -> tuple[str, str] | None:
-    """(field, key) of a literal that is decided by key presence alone."""
-    if isinstance(node, Term | Phrase | Prefix):
-        return node.field, node.key
+def _plain_key(node: Query) -> str | None:
+    """Key of a literal decided by membership in ``view.any`` alone."""
+    if isinstance(node, Term) and node.field == "any":
+        return node.word
     if isinstance(node, Source | Lang):
-        return "any", node.key
+        return node.key
     return None
 
 
 def compile_matcher(node: Query) -> Matcher:
-    leaf = _leaf_keyset(node)
-    if leaf is not None:
-        return _key_in(*leaf)
+    """A closure telling whether ``node`` holds for a view."""
+    key = _plain_key(node)
+    if key is not None:
+        return lambda view: key in view.any
+    if isinstance(node, Term):
+        word, field = node.word, node.field
+        return lambda view: view.has_word(word, field)
+    if isinstance(node, Phrase | Prefix):
+        needle = " " + node.key + " " if isinstance(node, Phrase) else " " + node.stem
+        words = _required_keys(node)
+        where = node.field
+        return lambda view: words <= view.any and view.has(needle, where)
     if isinstance(node, CaseTerm | Near):
-        needed = frozenset(k for clause in required_clauses(node, len) if len(clause) == 1 for k in clause)
+        needed = _required_keys(node)
         checked: CaseTerm | Near = node
-
-        def spans_matcher(view: DocView) -> bool:
-            return needed <= view.any and view.has_spans(checked)
-
-        return spans_matcher
+        return lambda view: needed <= view.any and view.has_spans(checked)
     if isinstance(node, Not):
         inner = compile_matcher(node.child)
         return lambda view: not inner(view)
@@ -115,37 +131,31 @@ def compile_matcher(node: Query) -> Matcher:
     raise TypeError(f"cannot compile {node!r}")  # pragma: no cover
 
 
-def _key_in(field: str, key: str) -> Matcher:
-    if field == "title":
-        return lambda view: key in view.title_keys
-    if field == "body":
-        return lambda view: key in view.body_keys
-    return lambda view: key in view.any
-
-
 def _compile_and(node: And) -> Matcher:
-    present: set[str] = set()
     absent: set[str] = set()
     rest: list[Matcher] = []
     for child in node.children:
-        leaf = _leaf_keyset(child)
-        neg = _leaf_keyset(child.child) if isinstance(child, Not) else None
-        if leaf is not None and leaf[0] == "any":
-            present.add(leaf[1])
-        elif neg is not None and neg[0] == "any":
-            absent.add(neg[1])
-        else:
+        negated = _plain_key(child.child) if isinstance(child, Not) else None
+        if negated is not None:
+            absent.add(negated)
+        elif _plain_key(child) is None:
             rest.append(compile_matcher(child))
-    must, must_not, others = frozenset(present), frozenset(absent), tuple(rest)
+    must, must_not, others = _required_keys(node), frozenset(absent), tuple(rest)
+    if not others and not must_not:
+        return lambda view: must <= view.any
+    if len(others) == 1 and not must_not:
+        only = others[0]
+        return lambda view: must <= view.any and only(view)
 
     def and_matcher(view: DocView) -> bool:
         keys = view.any
         if not must <= keys or not keys.isdisjoint(must_not):
             return False
-        return all(f(view) for f in others)
+        for f in others:
+            if not f(view):
+                return False
+        return True
 
-    if not others and not must_not:
-        return lambda view: must <= view.any
     return and_matcher
 
 
@@ -153,9 +163,9 @@ def _compile_or(node: Or) -> Matcher:
     present: set[str] = set()
     rest: list[Matcher] = []
     for child in node.children:
-        leaf = _leaf_keyset(child)
-        if leaf is not None and leaf[0] == "any":
-            present.add(leaf[1])
+        key = _plain_key(child)
+        if key is not None:
+            present.add(key)
         else:
             rest.append(compile_matcher(child))
     anyof, others = frozenset(present), tuple(rest)
@@ -165,7 +175,10 @@ def _compile_or(node: Or) -> Matcher:
     def or_matcher(view: DocView) -> bool:
         if not anyof.isdisjoint(view.any):
             return True
-        return any(f(view) for f in others)
+        for f in others:
+            if f(view):
+                return True
+        return False
 
     return or_matcher
 
@@ -181,9 +194,13 @@ def holds(node: Query, view: DocView) -> bool:
         return not holds(node.child, view)
     if isinstance(node, CaseTerm | Near):
         return view.has_spans(node)
-    leaf = _leaf_keyset(node)
-    assert leaf is not None
-    return leaf[1] in view.keys(leaf[0])
+    if isinstance(node, Term):
+        return view.has_word(node.word, node.field)
+    if isinstance(node, Phrase):
+        return view.has(" " + node.key + " ", node.field)
+    if isinstance(node, Prefix):
+        return view.has(" " + node.stem, node.field)
+    return node.key in view.any  # Source, Lang
 
 
 def witness(node: Query, view: DocView) -> Witness:
@@ -202,25 +219,30 @@ def witness(node: Query, view: DocView) -> Witness:
         return []
     if isinstance(node, Near):
         return _near_witness(node, view)
-    names = ("title", "body") if node.field == "any" else (node.field,)
-    for name in names:
-        spans = getattr(view, name).spans(node)
-        if spans:
-            return [(name, spans[0])]
+    for name in ("title", "body") if node.field == "any" else (node.field,):
+        text = view.title if name == "title" else view.body
+        if isinstance(node, CaseTerm):
+            spans = text.spans(node)
+            first = spans[0] if spans else None
+        else:
+            first = text.first_span(node)
+        if first is not None:
+            return [(name, first)]
     return []
 
 
 def _near_witness(node: Near, view: DocView) -> Witness:
     """The first pair of operand occurrences that satisfies the NEAR, as two ranges."""
     for name in ("title", "body") if node.field == "any" else (node.field,):
-        text = getattr(view, name)
+        text = view.title if name == "title" else view.body
         for combined in text.spans(node):
             lefts = [s for s in text.spans(node.left) if combined[0] <= s[0] and s[1] <= combined[1]]
             rights = [s for s in text.spans(node.right) if combined[0] <= s[0] and s[1] <= combined[1]]
             for a in lefts:
                 for b in rights:
-                    gap = b[0] - a[1] if a[1] < b[0] else (a[0] - b[1] if not node.ordered else -1)
-                    if 0 < gap <= node.distance and (a[1] < b[0] or b[1] < a[0]):
+                    after = a[1] < b[0] and b[0] - a[1] <= node.distance
+                    before = b[1] < a[0] and a[0] - b[1] <= node.distance and not node.ordered
+                    if after or before:
                         return [(name, a), (name, b)]
             return [(name, combined)]  # pragma: no cover - a combined range always has such a pair
     return []

@@ -21,7 +21,6 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 
 import ahocorasick
 
@@ -38,7 +37,6 @@ from monitor.match._types import Document, WatchlistSpec
 __all__ = ["Engine", "EngineStats", "explain"]
 
 log = get_logger(__name__)
-_second = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +131,7 @@ class Engine:
         post1: dict[str, list[int]] = {}
         post2: dict[str, list[int]] = {}
         always: list[int] = []
-        literals: set[str] = set()
+        prefixes: set[str] = set()
         for n, compiled in enumerate(self._compiled):
             clauses = compiled.clauses
             if not clauses:
@@ -143,32 +141,25 @@ class Engine:
                 post1.setdefault(k, []).append(n)
             for k in clauses[-1]:
                 post2.setdefault(k, []).append(n)
-            _collect_literals(compiled.query, literals)
+            for clause in clauses:
+                prefixes.update(k for k in clause if k.endswith("*"))
         self._post1 = {k: tuple(v) for k, v in post1.items()}
         self._post2 = {k: tuple(v) for k, v in post2.items()}
         self._keys1 = frozenset(self._post1)
         self._keys2 = frozenset(self._post2)
         self._always = frozenset(always)
-        if literals:
+        if prefixes:
             automaton = ahocorasick.Automaton()
-            for key in literals:
-                automaton.add_word(" " + key[:-1] if key.endswith("*") else " " + key + " ", key)
+            for key in prefixes:
+                automaton.add_word(" " + key[:-1], key)
             automaton.make_automaton()
             self._automaton = automaton
-        self._automaton_keys = len(literals)
+        self._automaton_keys = len(prefixes)
 
     # matching -----------------------------------------------------------------------------------------
     def analyse(self, doc: Document) -> DocView:
         """Fold, cut and look up one document (the part of ``match`` shared by all watchlists)."""
-        title, body = FieldText(doc.title), FieldText(doc.body)
-        title_keys, body_keys = set(title.tokens), set(body.tokens)
-        automaton = self._automaton
-        if automaton is not None:
-            if title.tokens:
-                title_keys.update(map(_second, automaton.iter(title.joined())))
-            if body.tokens:
-                body_keys.update(map(_second, automaton.iter(body.joined())))
-        return DocView(doc, title, body, title_keys, body_keys)
+        return DocView(doc, FieldText(doc.title), FieldText(doc.body), self._automaton)
 
     def candidates(self, view: DocView) -> set[int]:
         """Internal numbers of the watchlists worth evaluating: both index clauses present, or always."""
@@ -219,22 +210,6 @@ class Engine:
 
     def __len__(self) -> int:
         return len(self._ids)
-
-
-def _collect_literals(node: Query, out: set[str]) -> None:
-    """Phrase and prefix keys anywhere in the tree (they must be found by the automaton)."""
-    from monitor.match._ast import And, CaseTerm, Near, Not, Or, Phrase, Prefix
-
-    if isinstance(node, Phrase | Prefix) or (isinstance(node, CaseTerm) and len(node.words) > 1):
-        out.add(node.key)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            _collect_literals(child, out)
-    elif isinstance(node, Not):
-        _collect_literals(node.child, out)
-    elif isinstance(node, Near):
-        _collect_literals(node.left, out)
-        _collect_literals(node.right, out)
 
 
 def explain(query: str, doc: Document, *, synonyms: Sequence[Sequence[str]] = ()) -> WatchlistHit | None:

@@ -25,7 +25,16 @@ import re
 import unicodedata
 from bisect import bisect_right
 
-__all__ = ["APOSTROPHES", "OffsetMap", "char_tokens", "clean", "fold", "fold_char", "words"]
+__all__ = [
+    "APOSTROPHES",
+    "OffsetMap",
+    "char_tokens",
+    "clean",
+    "fold",
+    "fold_char",
+    "replace_non_ascii",
+    "words",
+]
 
 APOSTROPHES = frozenset("'\u2019\u2018\u02bc\uff07")
 _SPECIAL = {
@@ -80,36 +89,50 @@ def fold_char(c: str) -> str:
     return result
 
 
-def fold(text: str) -> str:
-    """Fold a whole text; equal to ``"".join(map(fold_char, text))`` but done with C-level string calls.
+def replace_non_ascii(text: str) -> str:
+    """Replace each non-ASCII character by its folded form; ASCII is left as is (``clean`` lowers it).
 
     Only the distinct non-ASCII characters of the text are looked at in Python (a news article has a
-    handful: quotes, dashes, a few accented letters).
+    handful: quotes, dashes, a few accented letters); the replacing is done by ``str.replace`` in C.
     """
     if text.isascii():
-        return text.lower()
+        return text
     for c in set(_NON_ASCII.findall(text)):
         folded = fold_char(c)
         if folded != c:
             text = text.replace(c, folded)
-    return text.lower() if text.isascii() else text.casefold()
+    return text
 
 
-# Every ASCII byte that is not a letter, a digit or an apostrophe becomes a space; bytes >= 0x80 (the
-# inside of UTF-8 sequences) are left alone, so translating the UTF-8 bytes keeps character offsets.
-_BYTE_TABLE = bytes(
-    c if (chr(c).isalnum() and c < 0x80) or c >= 0x80 or c == 0x27 else 0x20 for c in range(256)
+# ASCII upper-case letters are lowered; bytes >= 0x80 (the inside of UTF-8 sequences) are left alone, so
+# translating the UTF-8 bytes keeps character offsets.
+_LOWER_TABLE = bytes(c + 32 if 65 <= c <= 90 else c for c in range(256))
+# Also every ASCII byte that is not a letter, a digit or an apostrophe becomes a space.
+_CLEAN_TABLE = bytes(
+    c + 32 if 65 <= c <= 90 else c if chr(c).isalnum() or c >= 0x80 or c == 0x27 else 0x20 for c in range(256)
 )
 _POSSESSIVE = re.compile(r"'s(?=[ ']|\Z)")
 
 
-def clean(folded: str) -> str:
-    """Replace every separator of a folded text by a space and drop possessive 's; same length.
+def fold(text: str) -> str:
+    """Fold a whole text; equal to ``"".join(map(fold_char, text))``, done with C-level string calls."""
+    replaced = replace_non_ascii(text)
+    if replaced.isascii():
+        return replaced.lower()
+    return replaced.encode("utf-8").translate(_LOWER_TABLE).decode("utf-8")
 
-    After this, ``str.split()`` yields exactly the words, and ``" word "`` occurs in ``" " + clean + " "``
-    exactly where the word occurs.
+
+def clean(folded: str) -> str:
+    """Lower ASCII, replace every separator by a space and drop possessive 's; same length.
+
+    The input is a folded text, or a text whose non-ASCII characters were folded by
+    ``replace_non_ascii``. After this, ``str.split()`` yields exactly the words, and ``" word "`` occurs
+    in ``" " + clean + " "`` exactly where the word occurs.
     """
-    s = folded.encode("utf-8").translate(_BYTE_TABLE).decode("utf-8")
+    if folded.isascii():
+        s = folded.encode("ascii").translate(_CLEAN_TABLE).decode("ascii")
+    else:
+        s = folded.encode("utf-8").translate(_CLEAN_TABLE).decode("utf-8")
     if "'" in s:
         if "'s'" in s:
             s = _POSSESSIVE.sub("  ", s)
@@ -123,7 +146,7 @@ def clean(folded: str) -> str:
 
 def words(text: str) -> list[str]:
     """The folded words of a text, in order (query literals go through this too)."""
-    return clean(fold(text)).split()
+    return clean(replace_non_ascii(text)).split()
 
 
 class OffsetMap:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import html
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from monitor.fetch import Fetcher, FetchError, FetchPolicy
 from monitor.log import get_logger
 from monitor.match import Document, EngineHolder
 from monitor.pipeline._cpu import CpuRunner
+from monitor.pipeline._observe import NullObserver, PollObserver
 from monitor.store import NewArticle
 
 log = get_logger("monitor.pipeline")
@@ -62,6 +64,7 @@ class ArticleMaker:
     trust_feed_content: bool = False
     match: bool = True
     fetch_pages: bool = True
+    observer: PollObserver = field(default_factory=NullObserver)
 
     async def make(self, entry: Entry, *, source: str) -> NewArticle | None:
         """The article for ``entry``, or None when neither its page nor the feed gives usable text."""
@@ -98,11 +101,22 @@ class ArticleMaker:
         )
 
     async def _from_page(self, entry: Entry, alog: object) -> NormalizedArticle | None:
+        t0 = time.perf_counter()
         try:
             page = await self.fetcher.fetch(entry.url, policy=self.policy)
         except FetchError as exc:
+            self.observer.fetch_done(
+                what="article", result=exc.kind, status=exc.status, elapsed_s=time.perf_counter() - t0, size=0
+            )
             log.warning("article.fetch_failed", article=entry.url, error=str(exc))
             return None
+        self.observer.fetch_done(
+            what="article",
+            result="ok",
+            status=page.status,
+            elapsed_s=time.perf_counter() - t0,
+            size=len(page.body),
+        )
         try:
             return await self.cpu.run(
                 extract_html,

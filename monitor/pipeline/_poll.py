@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from monitor.match import EngineHolder
 from monitor.pipeline._articles import ArticleMaker
 from monitor.pipeline._cpu import CpuRunner
 from monitor.pipeline._entries import read_entries
+from monitor.pipeline._observe import NullObserver, PollObserver
 from monitor.schedule import PollObservation, ScheduleState, next_after_failure, next_after_success
 from monitor.store import NewArticle, PollRecord, SourceRow, SourceUpdate, Store
 
@@ -70,6 +72,7 @@ class Pipeline:
         options: PipelineOptions | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        observer: PollObserver | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
@@ -78,6 +81,7 @@ class Pipeline:
         self.options = options or PipelineOptions()
         self.clock = clock
         self.rng = rng or random.Random()
+        self.observer: PollObserver = observer or NullObserver()
 
     def policy_for(self, src: SourceRow) -> FetchPolicy:
         allow_private = (
@@ -96,6 +100,7 @@ class Pipeline:
         slog = log.bind(source=src.name)
         policy = self.policy_for(src)
         started = self.clock()
+        t0 = time.perf_counter()
         try:
             result = await self.fetcher.fetch(
                 src.url,
@@ -105,15 +110,27 @@ class Pipeline:
                 policy=policy,
             )
         except FetchError as exc:
+            self.observer.fetch_done(
+                what="source", result=exc.kind, status=exc.status, elapsed_s=time.perf_counter() - t0, size=0
+            )
             return await self._failed(src, str(exc), exc.retry_after_s, gone=exc.permanent, slog=slog)
+        self.observer.fetch_done(
+            what="source",
+            result="not_modified" if result.not_modified else "ok",
+            status=result.status,
+            elapsed_s=time.perf_counter() - t0,
+            size=len(result.body),
+        )
         if result.not_modified:
             return await self._unchanged(src, result, started)
+        t1 = time.perf_counter()
         try:
             entries, ttl_s, problem = await read_entries(
                 src, result, fetcher=self.fetcher, policy=policy, cpu=self.cpu
             )
         except Exception as exc:  # a parser's ParseError or anything unexpected from hostile input
             return await self._failed(src, f"cannot parse {src.url}: {exc}", None, gone=False, slog=slog)
+        self.observer.parse_done(kind=src.kind, elapsed_s=time.perf_counter() - t1)
         if problem:
             slog.warning("feed.ill_formed", problem=problem)
         return await self._ingest(
@@ -186,6 +203,7 @@ class Pipeline:
             trust_feed_content=bool(src.options.get("trust_feed_content")),
             match=mode != "skip",
             fetch_pages=mode != "skip",
+            observer=self.observer,
         )
         sem = asyncio.Semaphore(self.options.article_concurrency)
 
@@ -221,6 +239,9 @@ class Pipeline:
         )
         record = PollRecord(src.id, update, tuple(articles), alert=mode == "alert")
         report = await asyncio.to_thread(self.store.apply_poll, record, now=now)
+        self.observer.ingested(
+            source=src.name, articles=report.articles_added, hits_by_watchlist=report.hits_by_watchlist
+        )
         log.info(
             "source.polled",
             source=src.name,

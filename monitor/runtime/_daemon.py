@@ -24,6 +24,8 @@ from monitor.match import EngineHolder
 from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary, lease_seconds
 from monitor.runtime import _build
 from monitor.runtime._dispatcher import Dispatcher, DispatchReport
+from monitor.runtime._http import HealthServer
+from monitor.runtime._metrics import Metrics
 from monitor.settings import Settings
 from monitor.store import SourceRow, Store
 
@@ -69,6 +71,9 @@ class Daemon:
             per_host_limit=settings.fetch.per_host,
         )
         self.notifiers = _build.notifiers(settings, console_stream=console_stream)
+        self._watchlist_names: dict[int, str] = {}
+        self.metrics = Metrics(watchlist_name=lambda wid: self._watchlist_names.get(wid, str(wid)))
+        self.http: HealthServer | None = None
         self.pipeline = Pipeline(
             store=self.store,
             fetcher=self.fetcher,
@@ -76,6 +81,7 @@ class Daemon:
             cpu=self.cpu,
             options=_build.pipeline_options(settings),
             clock=clock,
+            observer=self.metrics,
         )
         self.dispatcher = Dispatcher(store=self.store, notifiers=self.notifiers, clock=clock)
         self._watchlists_version: tuple[int, str | None] | None = None
@@ -113,6 +119,7 @@ class Daemon:
             return
         rows = await asyncio.to_thread(self.store.list_watchlists)
         await self.engine.rebuild(_build.match_specs(rows))
+        self._watchlist_names = {r.id: r.name for r in rows}
         self._watchlists_version = version
         log.info("engine.rebuilt", watchlists=sum(1 for r in rows if r.enabled))
 
@@ -147,9 +154,14 @@ class Daemon:
     async def tick(self) -> None:
         """Ask the database which sources are due and queue them for the workers."""
         self.last_tick = self.clock()
+        self.metrics.last_tick.set(self.last_tick.timestamp())
         if self._stop.is_set():
             return
         await self.refresh_engine()
+        due_count, earliest = await asyncio.to_thread(self.store.due_summary, now=self.last_tick)
+        self.metrics.sources_due.set(due_count)
+        lag = (self.last_tick - earliest).total_seconds() if earliest else 0.0
+        self.metrics.schedule_lag.set(max(0.0, lag))
         free = max(0, self.settings.workers * 2 - self._queue.qsize() - len(self._in_flight))
         if free == 0:
             return
@@ -177,6 +189,28 @@ class Daemon:
     async def _dispatch(self) -> None:
         if not self._stop.is_set():
             await self.dispatcher.drain()
+
+    # health -------------------------------------------------------------------------------------------
+    async def live(self) -> tuple[bool, str]:
+        """Alive when this coroutine runs at all (the loop answers) and the scheduler ticked recently."""
+        if self.last_tick is None:
+            return True, "starting"
+        age = (self.clock() - self.last_tick).total_seconds()
+        limit = max(60.0, 3 * self.settings.tick)
+        return (age <= limit), f"last tick {age:.0f}s ago (limit {limit:.0f}s)"
+
+    async def ready(self) -> tuple[bool, str]:
+        try:
+            current = await asyncio.to_thread(self.store.is_current)
+        except Exception as exc:
+            return False, f"database unreachable: {type(exc).__name__}"
+        return (True, "ready") if current else (False, "schema is not at head: run 'monitor db upgrade'")
+
+    async def refresh_gauges(self) -> None:
+        depth, oldest = await asyncio.to_thread(self.store.outbox_depth)
+        self.metrics.outbox_depth.set(depth)
+        age = (self.clock() - oldest).total_seconds() if oldest else 0.0
+        self.metrics.outbox_oldest.set(max(0.0, age))
 
     def request_stop(self) -> None:
         if not self._stop.is_set():
@@ -210,6 +244,16 @@ class Daemon:
             id="dispatch",
         )
         workers = [asyncio.create_task(self._worker(i)) for i in range(self.settings.workers)]
+        if self.settings.http_port is not None:
+            self.http = HealthServer(
+                host=self.settings.http_host,
+                port=self.settings.http_port,
+                metrics=self.metrics,
+                live=self.live,
+                ready=self.ready,
+                refresh=self.refresh_gauges,
+            )
+            await self.http.start()
         scheduler.start()
         log.info("daemon.started", workers=self.settings.workers, tick_s=self.settings.tick)
         try:
@@ -221,6 +265,8 @@ class Daemon:
                 task.cancel()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.dispatcher.drain(max_rounds=5), timeout=1.5)
+            if self.http is not None:
+                await self.http.close()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)

@@ -75,6 +75,7 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
         return ApplyReport()
     watchlists = {w.id: w for w in session.scalars(select(Watchlist))}
     added = dups = hits_added = alerts = 0
+    per_watchlist: dict[int, int] = {}
     article_ids: list[int] = []
     for art in record.articles:
         if _is_duplicate(session, art):
@@ -120,6 +121,7 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
             session.add(hit_row)
             session.flush()
             hits_added += 1
+            per_watchlist[wl.id] = per_watchlist.get(wl.id, 0) + 1
             if not (record.alert and wl.enabled):
                 continue
             for channel in wl.channels or ():
@@ -141,7 +143,7 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
                 alerts += 1
     _update_source(src, record, now)
     session.flush()
-    return ApplyReport(added, dups, hits_added, alerts, tuple(article_ids))
+    return ApplyReport(added, dups, hits_added, alerts, tuple(article_ids), per_watchlist)
 
 
 def _update_source(src: Source, record: PollRecord, now: datetime) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store import _ingest, _migrate, _outbox, _sources
+from monitor.store import _ingest, _migrate, _outbox, _sources, _stats
 from monitor.store._engine import make_engine
 from monitor.store._types import (
     AlertListRow,
@@ -175,6 +175,13 @@ class Store:
 
     def list_alerts(self, *, status: str | None = None, limit: int = 100) -> list[AlertListRow]:
         return self._tx(lambda s: _outbox.list_alerts(s, status=status, limit=limit))
+
+    # health and metrics -------------------------------------------------------------------------------
+    def due_summary(self, *, now: datetime) -> tuple[int, datetime | None]:
+        return self._tx(lambda s: _stats.due_sources(s, now))
+
+    def outbox_depth(self) -> tuple[int, datetime | None]:
+        return self._tx(_stats.outbox_depth)
 
     # queries ------------------------------------------------------------------------------------------
     def list_hits(

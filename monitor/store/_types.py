@@ -135,6 +135,7 @@ class ApplyReport:
     hits_added: int = 0
     alerts_enqueued: int = 0
     article_ids: tuple[int, ...] = ()
+    hits_by_watchlist: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,7 @@ def test_sigterm_finishes_in_flight_work_and_exits_zero(tmp_path: Path, slow_ser
         f"""
 database_url: {db}
 tick: 1s
+http_port: 0
 workers: 2
 fetch: {{allow_private_networks: true}}
 sources:

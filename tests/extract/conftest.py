@@ -1,0 +1,20 @@
+"""Fixtures for the extract stage tests: a fixed fetch time and the golden-file folder."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def fetched_at() -> datetime:
+    return datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def golden_dir() -> Path:
+    return GOLDEN
