@@ -62,9 +62,26 @@ def redact_processor(
     return event_dict
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the moment of writing.
+
+    Binding the logger to the stream object of configuration time breaks as soon as that object is
+    replaced and closed (test runners and embedding applications do this).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(*, fmt: LogFormat = "auto", level: str = "INFO", stream: Any = None) -> None:
     """Configure structlog and route the standard library's logging (httpx, alembic) through it."""
-    out = stream or sys.stderr
+    out = stream or _CurrentStderr()
     use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
