@@ -13,6 +13,7 @@ from monitor.extract._dates import parse_date_line
 
 __all__ = ["is_boilerplate", "is_section_end", "strip_list_marker"]
 
+_ALNUM = re.compile(r"[^\W_]")
 _SHORT_WORDS = 14  # a line longer than this is prose unless its wording says otherwise
 
 # Script/tag remnants such as "!-- Google tag (gtag.js) -->" or "<div class=...>".
@@ -23,8 +24,9 @@ _MARKUP = re.compile(
 )
 
 _SHARE_OR_COMMENT = re.compile(
-    r"^(?:share(?: this| the)?(?: article| story| post| page| on \w+)?|share via \w+|tweet(?: this)?|pin(?: it)?"
-    r"|e-?mail(?: this)?(?: article)?|print(?: this)?(?: article| page)?|copy link|link copied|save(?: article)?"
+    r"^(?:share(?: this| the)?(?: article| story| post| page| on \w+)?|share via \w+|tweet(?: this)?"
+    r"|pin(?: it)?|e-?mail(?: this)?(?: article)?|print(?: this)?(?: article| page)?|copy link|link copied"
+    r"|save(?: article)?"
     r"|facebook|twitter|x|linkedin|whatsapp|reddit|telegram|flipboard|pinterest"
     r"|comments?|\d+ comments?|leave a (?:comment|reply)|post a comment|add a comment|view comments"
     r"|show comments|no comments(?: yet)?|be the first to comment\.?|join the (?:conversation|discussion)"
@@ -47,14 +49,16 @@ _NEWSLETTER = re.compile(
     re.I,
 )
 _COOKIE = re.compile(
-    r"\b(?:we|this (?:web)?site|our (?:web)?site|our partners) (?:uses?|stores?) cookies\b|\baccept (?:all )?cookies\b"
-    r"|\bcookies? (?:policy|settings|preferences|consent|notice|banner)\b|\bmanage (?:your )?(?:cookie|privacy) "
-    r"(?:settings|preferences|choices)\b|\bby (?:continuing|using) (?:to (?:use|browse) )?(?:this|our) (?:web)?site\b",
+    r"\b(?:we|this (?:web)?site|our (?:web)?site|our partners) (?:uses?|stores?) cookies\b"
+    r"|\baccept (?:all )?cookies\b|\bcookies? (?:policy|settings|preferences|consent|notice|banner)\b"
+    r"|\bmanage (?:your )?(?:cookie|privacy) (?:settings|preferences|choices)\b"
+    r"|\bby (?:continuing|using) (?:to (?:use|browse) )?(?:this|our) (?:web)?site\b",
     re.I,
 )
 _RELATED = re.compile(
     r"^(?:related(?: articles?| posts?| stories| content| reading| links| coverage| news| topics)?"
-    r"|read (?:more|next|also)|also read|see also|more (?:from|on|in|about) .{1,60}|more (?:stories|news|articles)"
+    r"|read (?:more|next|also)|also read|see also|more (?:from|on|in|about) .{1,60}"
+    r"|more (?:stories|news|articles)"
     r"|you (?:may|might) also (?:like|enjoy|be interested in)|recommended(?: for you| reading| stories)?"
     r"|most (?:read|popular|viewed)|trending(?: now| stories)?|popular (?:posts|stories|articles)"
     r"|latest (?:news|stories|articles|posts)|further reading|don'?t miss|editor'?s picks|top stories"
@@ -62,19 +66,29 @@ _RELATED = re.compile(
     re.I,
 )
 # "Read more: <headline>" style inline promotions.
-_PROMO = re.compile(r"^(?:read (?:more|also|next)|also read|related|see also|watch|listen|must read)\s*[:|»›>-]\s*\S", re.I)
+_PROMO = re.compile(
+    r"^(?:read (?:more|also|next)|also read|related|see also|watch|listen|must read)\s*[:|»›>-]\s*\S", re.I
+)
 _COPYRIGHT = re.compile(r"^(?:copyright\b|©|\(c\)\s*\d{4})|\ball rights reserved\b|^\s*\d{4}\s*©", re.I)
-_NAVIGATION = re.compile(r"^home\s*[>/»›|]|^(?:[\w&'.-]+(?: [\w&'.-]+){0,2}\s*[|•·»›>]\s*){2,}[\w&'.-]+(?: [\w&'.-]+){0,2}$")
+# Breadcrumbs and menus: "Home > News > World", "Europe | News | US".
+_NAVIGATION = re.compile(
+    r"^home\s*[>/»›|]|^(?:[\w&'.-]+(?: [\w&'.-]+){0,2}\s*[|•·»›>]\s*){2,}[\w&'.-]+(?: [\w&'.-]+){0,2}$"
+)
 _CAPTION = re.compile(
     r"\((?:photo|image|picture|pic|illustration|graphic|video|file photo)s?(?: credit)?s?\s*[:/].*\)\s*$"
     r"|^(?:photo|image|picture|pic|illustration|graphic|caption|photograph)s?(?: credits?)?\s*(?:by)?\s*[:|-]"
-    r"|^credits?\s*:|\b(?:getty images|shutterstock|ap photo|afp via getty|reuters/|istock(?:photo)?|via getty)\b",
+    r"|^credits?\s*:"
+    r"|\b(?:getty images|shutterstock|ap photo|afp via getty|reuters/|istock(?:photo)?|via getty)\b",
     re.I,
 )
 _NAME = r"[A-Z][\w.'’-]*"
+_NAMES = _NAME + r"(?:\s+" + _NAME + r"){0,4}"  # one to five capitalised words
 _BYLINE = re.compile(
-    r"^(?i:by|written by|posted by|words by|author|reporting by|edited by)\s*:?\s+" + _NAME + r"(?:\s+" + _NAME
-    + r"){0,4}(?:\s*(?:,|and|&)\s*" + _NAME + r"(?:\s+" + _NAME + r"){0,4})*(?:\s*[|,•·-]\s*[A-Z0-9].{0,40})?$"
+    r"^(?i:by|written by|posted by|words by|author|reporting by|edited by)\s*:?\s+"
+    + _NAMES
+    + r"(?:\s*(?:,|and|&)\s*"
+    + _NAMES
+    + r")*(?:\s*[|,•·-]\s*[A-Z0-9].{0,40})?$"
 )
 # "SOURCE: REUTERS", "Sources: AP, AFP", "sources interfax, rt" (a list of names, not a sentence).
 _SOURCE = re.compile(
@@ -84,7 +98,8 @@ _SOURCE = re.compile(
 )
 _LIST_MARKER = re.compile(r"^(?:[-*•▪►●◦]\s+)+")
 _COMMENTS_HEADING = re.compile(
-    r"^(?:comments?|leave a (?:comment|reply)|\d+ comments?|post a comment|join the (?:conversation|discussion))"
+    r"^(?:comments?|leave a (?:comment|reply)|\d+ comments?|post a comment"
+    r"|join the (?:conversation|discussion))"
     r"\s*:?$",
     re.I,
 )
@@ -106,38 +121,55 @@ def is_section_end(line: str) -> bool:
     return ends and is_boilerplate(line)
 
 
-_MARKUP_HINTS = ("<", "-->", "!--", "gtag", "datalayer", "document.write", "function")
-_NEWSLETTER_HINTS = ("subscri", "sign up", "signup", "mail", "newsletter", "inbox", "join", "get ")
-_COPYRIGHT_HINTS = ("copyright", "©", "(c)", "rights reserved")
-_CAPTION_HINTS = ("photo", "image", "picture", "pic", "illustration", "graphic", "caption", "credit", "getty",
-                  "shutterstock", "reuters/", "istock", "video")
+def _has_markup(line: str, lower: str) -> bool:
+    return (
+        "<" in line or "-->" in line or "!--" in line or "gtag" in lower or "datalayer" in lower
+        or "document.write" in lower or "function" in lower
+    ) and bool(_MARKUP.search(line))
+
+
+def _is_caption(line: str, lower: str) -> bool:
+    return (
+        "photo" in lower or "image" in lower or "picture" in lower or "pic" in lower or "credit" in lower
+        or "illustration" in lower or "graphic" in lower or "caption" in lower or "getty" in lower
+        or "shutterstock" in lower or "reuters/" in lower or "istock" in lower or "video" in lower
+    ) and bool(_CAPTION.search(line))
 
 
 def is_boilerplate(line: str) -> bool:
-    """True when ``line`` (already whitespace-normalised) is furniture rather than article text."""
+    """True when ``line`` (already whitespace-normalised) is furniture rather than article text.
+
+    Plain substring tests gate every regular expression: most lines are prose and match none of them,
+    and this runs on every line of every article.
+    """
     if not line:
         return True
-    if not any(ch.isalnum() for ch in line):
+    if not _ALNUM.search(line):
         return True  # separators, ornaments, lone punctuation
     lower = line.lower()
-    # Cheap substring tests gate the regular expressions: most lines are prose and match none of them.
-    if any(hint in lower for hint in _MARKUP_HINTS) and _MARKUP.search(line):
+    if _has_markup(line, lower):
         return True
     words = line.count(" ") + 1
     if words <= 60 and (
         ("cookie" in lower and _COOKIE.search(line)) or ("comment" in lower and _COMMENT_META.search(line))
     ):
         return True
-    captioned = any(hint in lower for hint in _CAPTION_HINTS) and bool(_CAPTION.search(line))
     if words > _SHORT_WORDS:
-        return captioned and words <= 30 and line.endswith(")")
+        return words <= 30 and line.endswith(")") and _is_caption(line, lower)
     return bool(
-        captioned
+        _is_caption(line, lower)
+        or (
+            ("subscri" in lower or "sign" in lower or "mail" in lower or "newsletter" in lower
+             or "inbox" in lower or "join" in lower or "get " in lower)
+            and _NEWSLETTER.search(line)
+        )
+        or (
+            ("copyright" in lower or "©" in line or "(c)" in lower or "rights reserved" in lower)
+            and _COPYRIGHT.search(line)
+        )
         or _SHARE_OR_COMMENT.match(line)
-        or (any(hint in lower for hint in _NEWSLETTER_HINTS) and _NEWSLETTER.search(line))
         or _RELATED.match(line)
         or _PROMO.match(line)
-        or (any(hint in lower for hint in _COPYRIGHT_HINTS) and _COPYRIGHT.search(line))
         or _NAVIGATION.match(line)
         or _BYLINE.match(line)
         or _SOURCE.match(line)

@@ -40,10 +40,13 @@ def _agreement(a: str, b: str, b_stripped: str | None) -> float:
 
 def _weight(part: str) -> int:
     """Length in words, counting each CJK character as a word (those scripts do not use spaces)."""
-    return len(part.split()) + sum(1 for ch in part if "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    wide = sum(1 for ch in part if "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    return len(part.split()) + wide
 
 
-def strip_site_suffix(title: str | None, *, site_name: str | None = None, url: str | None = None) -> str | None:
+def strip_site_suffix(
+    title: str | None, *, site_name: str | None = None, url: str | None = None
+) -> str | None:
     """``"Headline | Site"`` -> ``"Headline"``.
 
     A part equal to the site name (or the domain's name) is dropped; otherwise the longest part is kept,

@@ -19,6 +19,7 @@ __all__ = ["clean_paragraphs", "prepare_lines"]
 # A "related articles" / comments / copyright heading ends the article only if most of the text is
 # already behind us; earlier than that it is more likely an in-article box, which is dropped alone.
 _SECTION_END_MIN_SHARE = 0.5
+_MAX_RESPLIT = 3
 
 
 def prepare_lines(paragraphs: Iterable[str], *, repair_dashes: bool = True) -> list[str]:
@@ -26,12 +27,23 @@ def prepare_lines(paragraphs: Iterable[str], *, repair_dashes: bool = True) -> l
     lines: list[str] = []
     for paragraph in paragraphs:
         for raw in split_lines(paragraph):
-            line = normalize_line(raw, repair_dashes=repair_dashes)
-            if not line:
-                continue
-            line = strip_list_marker(line)
-            lines.extend(split_glued(line))
-    return [line for line in lines if line]
+            lines.extend(_prepare(raw, repair_dashes=repair_dashes, depth=0))
+    return lines
+
+
+def _prepare(raw: str, *, repair_dashes: bool, depth: int) -> list[str]:
+    line = strip_list_marker(normalize_line(raw, repair_dashes=repair_dashes))
+    if not line:
+        return []
+    pieces = split_glued(line)
+    if pieces == [line] or depth >= _MAX_RESPLIT:
+        return pieces
+    # A piece can normalise differently on its own (mojibake detection looks at the whole string) or
+    # expose another bullet: run it through again, so that cleaning clean output changes nothing.
+    out: list[str] = []
+    for piece in pieces:
+        out.extend(_prepare(piece, repair_dashes=repair_dashes, depth=depth + 1))
+    return out
 
 
 def _truncate_at_section_end(lines: list[str]) -> list[str]:

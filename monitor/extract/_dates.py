@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 __all__ = [
     "MIN_YEAR",
@@ -26,10 +26,15 @@ _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
 }
-_MON = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_MON = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
 _MDY = re.compile(_WEEKDAY + _MON + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20)\d\d)\b", re.I)
-_DMY = re.compile(_WEEKDAY + r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?" + _MON + r",?\s+((?:19|20)\d\d)\b", re.I)
+_DMY = re.compile(
+    _WEEKDAY + r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?" + _MON + r",?\s+((?:19|20)\d\d)\b", re.I
+)
 _ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b")
 _SLASH = re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2((?:19|20)\d\d)\b")
 
@@ -123,14 +128,14 @@ def latest_allowed(fetched_at: datetime) -> date:
     exceed the fetch date by the zone difference; anything later is a typo, an event date or an expiry.
     """
     if fetched_at.tzinfo is None:
-        fetched_at = fetched_at.replace(tzinfo=timezone.utc)
-    return (fetched_at.astimezone(timezone.utc) + timedelta(hours=14)).date()
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    return (fetched_at.astimezone(UTC) + timedelta(hours=14)).date()
 
 
 def publisher_date(published: datetime, fetched_at: datetime) -> date | None:
     """The calendar date of a feed timestamp in its own zone, or None if it is after the fetch."""
     if published.tzinfo is not None and fetched_at.tzinfo is None:
-        fetched_at = fetched_at.replace(tzinfo=timezone.utc)
+        fetched_at = fetched_at.replace(tzinfo=UTC)
     elif published.tzinfo is None and fetched_at.tzinfo is not None:
         fetched_at = fetched_at.replace(tzinfo=None)
     # A few minutes of clock skew between the publisher's server and ours is not a future date.

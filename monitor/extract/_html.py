@@ -2,7 +2,8 @@
 
 Pipeline (bytes -> value, no I/O, nothing cached across calls):
 
-1. decode ourselves (``decode_html``), parse once with lxml;
+1. decode ourselves (``decode_html``), parse with lxml (a second parse only when the balanced run below
+   is needed: trafilatura prunes the tree it is given);
 2. read metadata from the untouched tree (title, canonical URL, dates, language);
 3. main content with trafilatura, comments off and its cross-document dedup cache off. Settings chosen
    by measurement (bench/extract.py, 711 pages): recall mode first, because it is both the faster and
@@ -30,7 +31,7 @@ from monitor.extract._clean import clean_paragraphs
 from monitor.extract._dates import date_in_url, latest_allowed, publisher_date
 from monitor.extract._decode import decode_html
 from monitor.extract._errors import ExtractionError
-from monitor.extract._meta import PageMeta, headline_date, read_meta
+from monitor.extract._meta import PageMeta, headline_date, read_meta, visible_date
 from monitor.extract._normalize import normalize_line
 
 __all__ = ["extract_html"]
@@ -62,9 +63,11 @@ def _iso_date(value: str | None, latest: date) -> date | None:
     return found if found <= latest else None
 
 
-def _htmldate(tree: Any, latest: date, *, extensive: bool) -> date | None:
+def _htmldate(tree: Any, latest: date) -> date | None:
+    """htmldate's markup search (original date preferred), without its URL step (we do URLs after the
+    page) and without its "extensive" free-text search, which costs more than the rest of the stage."""
     try:
-        found = find_date(tree, extensive_search=extensive, original_date=True, url="",
+        found = find_date(tree, extensive_search=False, original_date=True, url="",
                           max_date=latest.isoformat(), outputformat="%Y-%m-%d")
     except (ValueError, TypeError):  # htmldate raises on a few malformed trees
         return None
@@ -75,7 +78,8 @@ def _choose_date(
     tree: Any, meta: PageMeta, *, title: str | None, urls: tuple[str, ...], fetched_at: datetime,
     feed_published: datetime | None,
 ) -> tuple[date, DateSource]:
-    """Feed date, then the page (headline byline, JSON-LD, htmldate), then the URL, then first seen."""
+    """Feed date, then the page (headline byline, JSON-LD, htmldate), then the URL, then any date shown on
+    the page, then first seen. Measured order (bench/extract.py); see ``headline_date``."""
     latest = latest_allowed(fetched_at)
     if feed_published is not None:
         found = publisher_date(feed_published, fetched_at)
@@ -84,7 +88,7 @@ def _choose_date(
     found = (
         headline_date(tree, headline=title, latest=latest)
         or _iso_date(meta.ld_published, latest)
-        or _htmldate(tree, latest, extensive=False)
+        or _htmldate(tree, latest)
     )
     if found is not None:
         return found, "page"
@@ -92,7 +96,7 @@ def _choose_date(
         found = date_in_url(url)
         if found is not None and found <= latest:
             return found, "url"
-    found = _htmldate(tree, latest, extensive=True)
+    found = visible_date(tree, latest=latest)
     if found is not None:
         return found, "page"
     return fetched_at.date(), "first_seen"
@@ -109,7 +113,7 @@ def _drop_nested_teasers(tree: Any) -> None:
     cards: dict[Any, list[tuple[Any, int]]] = {}
     for inner in tree.iter("article"):
         outer = next(inner.iterancestors("article"), None)
-        if outer is None or any(inner in [c for c, _ in group] for group in cards.values()):
+        if outer is None:
             continue
         text = _text_length(inner)
         linked = sum(_text_length(a) for a in inner.iter("a"))
@@ -137,7 +141,7 @@ def _trafilatura(tree: Any, url: str, *, recall: bool) -> str:
 def _readability(text: str) -> str:
     try:
         summary = Document(text).summary(html_partial=True)
-    except Exception:  # readability raises bare Exceptions on unparseable input  # noqa: BLE001
+    except Exception:  # readability raises bare Exceptions on unparseable input
         return ""
     if not summary or not summary.strip():
         return ""

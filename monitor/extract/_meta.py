@@ -17,7 +17,7 @@ from lxml import etree
 
 from monitor.extract._dates import dates_in_text
 
-__all__ = ["PageMeta", "headline_date", "read_meta"]
+__all__ = ["PageMeta", "headline_date", "read_meta", "visible_date"]
 
 _ARTICLE_TYPES = frozenset(
     {"article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle", "report",
@@ -29,6 +29,8 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "nav",
 _UPDATE_LABEL = re.compile(r"(?:updated|modified|revised|reviewed|edited)\W{0,3}(?:on|at)?\W{0,3}$", re.I)
 _HEADLINE_BEFORE = 100  # characters of visible text before the headline where the date may sit
 _HEADLINE_AFTER = 600  # ... and after it (byline block)
+_HEADLINE_SCAN = 50_000  # characters of visible text searched for the headline <h1>
+_VISIBLE_SCAN = 20_000  # characters of visible text searched for any date (last resort)
 
 
 @dataclass(slots=True)
@@ -53,14 +55,11 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def _meta_content(tree: Any, *names: str) -> str | None:
+def _first(values: dict[str, str], *names: str) -> str | None:
     for name in names:
-        for attr in ("property", "name", "itemprop"):
-            found = tree.xpath(f'//meta[@{attr}="{name}"]/@content')
-            if found:
-                value = _clean(str(found[0]))
-                if value:
-                    return value
+        value = values.get(name)
+        if value:
+            return value
     return None
 
 
@@ -86,10 +85,9 @@ def _types(obj: dict[str, Any]) -> set[str]:
     return {str(k).lower() for k in kinds if k}
 
 
-def _read_json_ld(tree: Any, meta: PageMeta) -> None:
+def _read_json_ld(scripts: list[str], meta: PageMeta) -> None:
     best_rank = 99
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
-        raw = script.text
+    for raw in scripts:
         if not raw or len(raw) > 500_000:
             continue
         try:
@@ -115,35 +113,55 @@ def _read_json_ld(tree: Any, meta: PageMeta) -> None:
 
 
 def read_meta(tree: Any) -> PageMeta:
-    """Collect the metadata candidates of a parsed page."""
+    """Collect the metadata candidates of a parsed page, in one pass over the relevant elements."""
     meta = PageMeta()
-    meta.og_title = _meta_content(tree, "og:title", "twitter:title")
-    meta.site_name = _meta_content(tree, "og:site_name", "application-name")
-    meta.description = _meta_content(tree, "og:description", "description", "twitter:description")
-    title = tree.find(".//title")
-    meta.html_title = _clean(title.text_content()) if title is not None else None
-    for h1 in tree.iter("h1"):
-        text = _clean(h1.text_content())
-        if text:
-            meta.h1s.append(text)
-        if len(meta.h1s) >= 5:
-            break
-    for link in tree.xpath('//link[@href][contains(concat(" ", normalize-space(@rel), " "), " canonical ")]'):
-        meta.canonical = _clean(link.get("href"))
-        break
-    html = tree if tree.tag == "html" else tree.getroottree().getroot()
-    lang = html.get("lang") or html.get("xml:lang") or _meta_content(tree, "og:locale", "language")
+    values: dict[str, str] = {}
+    scripts: list[str] = []
+    for element in tree.iter("meta", "link", "script", "title", "h1"):
+        tag = element.tag
+        if tag == "meta":
+            content = element.get("content")
+            for attr in ("property", "name", "itemprop"):
+                key = element.get(attr)
+                if key and content:
+                    values.setdefault(key.strip().lower(), content)
+        elif tag == "link":
+            rel = (element.get("rel") or "").lower().split()
+            if "canonical" in rel and meta.canonical is None:
+                meta.canonical = _clean(element.get("href"))
+        elif tag == "script":
+            if (element.get("type") or "").strip().lower() == "application/ld+json" and element.text:
+                scripts.append(element.text)
+        elif tag == "title":
+            if meta.html_title is None:
+                meta.html_title = _clean(element.text_content())
+        elif len(meta.h1s) < 5:
+            text = _clean(element.text_content())
+            if text:
+                meta.h1s.append(text)
+    clean = {key: value for key, value in ((k, _clean(v)) for k, v in values.items()) if value}
+    meta.og_title = _first(clean, "og:title", "twitter:title")
+    meta.site_name = _first(clean, "og:site_name", "application-name")
+    meta.description = _first(clean, "og:description", "description", "twitter:description")
+    root = tree if tree.tag == "html" else tree.getroottree().getroot()
+    lang = root.get("lang") or root.get("xml:lang") or _first(clean, "og:locale", "language")
     if lang:
         meta.language = lang.strip().replace("_", "-").split("-")[0].lower() or None
-    _read_json_ld(tree, meta)
+    _read_json_ld(scripts, meta)
     return meta
 
 
-def _visible_text_around_headline(tree: Any, headline: str | None) -> tuple[str, int] | None:
-    """Visible text from shortly before the headline ``<h1>`` to shortly after it, and the h1 offset."""
+def _visible_text(
+    tree: Any, *, headline: str | None, find_h1: bool, max_chars: int
+) -> tuple[str, int | None]:
+    """Visible body text in document order (no scripts, navigation, footers, asides, forms).
+
+    With ``find_h1`` the offset of the headline ``<h1>`` (the one agreeing with ``headline``) is returned
+    and the walk stops shortly after it; otherwise it stops after ``max_chars`` characters.
+    """
     body = tree.find(".//body")
     if body is None:
-        return None
+        return "", None
     chunks: list[str] = []
     size = 0
     h1_at: int | None = None
@@ -154,25 +172,35 @@ def _visible_text_around_headline(tree: Any, headline: str | None) -> tuple[str,
             if tag in _SKIP_TAGS:
                 walker.skip_subtree()
                 continue
-            if tag == "h1" and h1_at is None:
-                text = " ".join(element.text_content().split())
-                if headline is None or not text or text[:40].lower() in headline.lower() or (
-                    headline[:40].lower() in text.lower()
-                ):
-                    h1_at = size
+            if find_h1 and tag == "h1" and h1_at is None and _is_headline(element, headline):
+                h1_at = size
             if element.text:
                 chunks.append(element.text)
                 size += len(element.text) + 1
         elif element.tail and element is not body:
             chunks.append(element.tail)
             size += len(element.tail) + 1
-        if h1_at is not None and size > h1_at + _HEADLINE_AFTER + 200:
+        if size > max_chars or (h1_at is not None and size > h1_at + _HEADLINE_AFTER + 200):
             break
-    if h1_at is None:
-        return None
-    text = " ".join(chunks)
-    start = max(0, h1_at - _HEADLINE_BEFORE)
-    return text[start : h1_at + _HEADLINE_AFTER], h1_at - start
+    return " ".join(chunks), h1_at
+
+
+def _is_headline(h1: Any, headline: str | None) -> bool:
+    text = " ".join(h1.text_content().split()).lower()
+    if headline is None or not text:
+        return True
+    return text[:40] in headline.lower() or headline[:40].lower() in text
+
+
+def _first_original_date(text: str, latest: date) -> date | None:
+    """The first date in ``text`` that is not in the future and not labelled as an update."""
+    for offset, value in dates_in_text(text):
+        if value > latest:
+            continue
+        if _UPDATE_LABEL.search(text[max(0, offset - 30) : offset]):
+            continue
+        return value
+    return None
 
 
 def headline_date(tree: Any, *, headline: str | None, latest: date) -> date | None:
@@ -182,14 +210,15 @@ def headline_date(tree: Any, *, headline: str | None, latest: date) -> date | No
     template date while the byline shows the publication date. "Updated ..." dates are skipped: the
     original publication date is the one we report.
     """
-    found = _visible_text_around_headline(tree, headline)
-    if found is None:
+    text, h1_at = _visible_text(tree, headline=headline, find_h1=True, max_chars=_HEADLINE_SCAN)
+    if h1_at is None:
         return None
-    text, _ = found
-    for offset, value in dates_in_text(text):
-        if value > latest:
-            continue
-        if _UPDATE_LABEL.search(text[max(0, offset - 30) : offset]):
-            continue
-        return value
-    return None
+    return _first_original_date(text[max(0, h1_at - _HEADLINE_BEFORE) : h1_at + _HEADLINE_AFTER], latest)
+
+
+def visible_date(tree: Any, *, latest: date) -> date | None:
+    """The first (non-update) date written in the page's visible text: the last resort before the fetch
+    date. It replaces htmldate's extensive search, which found a few more right dates on the WCXB pages
+    (0.878 against 0.872 date accuracy) at ten times the cost of the whole rest of the date search."""
+    text, _ = _visible_text(tree, headline=None, find_h1=False, max_chars=_VISIBLE_SCAN)
+    return _first_original_date(text, latest)

@@ -13,26 +13,36 @@ from collections.abc import Iterable
 __all__ = ["dedupe", "paragraph_key", "split_glued"]
 
 # Sentence end glued to the next sentence: lower-case letter or digit, terminal punctuation, an optional
-# closing quote, then a capitalised word (possibly after an opening quote). An upper-case letter before the dot is left alone ("U.S.Army").
+# closing quote, then a capitalised word (possibly after an opening quote). An upper-case letter before
+# the dot is left alone ("U.S.Army").
 _GLUED_SENTENCE = re.compile(
     r"(?<=[a-z0-9\u00df-\u00ff%])[.!?]+[\"'”’»)]?(?=[\"“‘']?[A-Z\u00c0-\u00de](?:[a-z]| [a-z]))"
 )
 # Lower-case letter directly followed by a capitalised word: where a heading was glued to its first
 # sentence. Only trusted at the start of a line and when the glued word commonly starts a sentence;
 # camel-case names (YouTube, PlayStation, McDonald) never satisfy both.
+# Cheap pre-checks for the two patterns above (most lines match neither).
+_GLUED_HINT = re.compile(r"[.!?][\"'”’»)]?[\"“‘']?[A-Z\u00c0-\u00de]")
+_CAMEL_HINT = re.compile(r"[a-z\u00df-\u00ff][A-Z]")
+_HEAD_LIMIT = 120  # a glued heading sits in the first characters of a line
 _CAMEL = re.compile(r"(?<=[a-z\u00df-\u00ff]{2})(?=[A-Z][a-z]*\b)")
 _STARTERS = frozenset(
-    """
-    A An The In On At It Its This That These Those There Their They He She We I You Our His Her As But
-    And Or So For From With Without After Before When While If Since Although Though According Some Many
-    Most More One Two Three Several Last Next Earlier Later Meanwhile However Also Yet Under Over During
-    Despite Here What How Why Who Where Which Each Every All Both Not No By To Of Today Yesterday Now
-    Then Once Even Still Such Other Another First Second Third Finally Instead Unlike Like Among Between
-    Following Amid Officials Experts Researchers Scientists Critics Analysts Residents Police Authorities
-    Local Government Ministers Lawmakers Leaders President Prime Minister Mr Mrs Ms Dr Sir Your My Let
-    Do Does Did Is Are Was Were Be Has Have Had Can Could Will Would Should May Might Must Just Only
-    Thanks Because Whether Although Whereas Unless Until Upon Into Onto About Above Below Across Along
-    """.split()
+    {
+        "A", "An", "The", "In", "On", "At", "It", "Its", "This", "That", "These", "Those", "There", "Their",
+        "They", "He", "She", "We", "I", "You", "Our", "His", "Her", "As", "But", "And", "Or", "So", "For",
+        "From", "With", "Without", "After", "Before", "When", "While", "If", "Since", "Although", "Though",
+        "According", "Some", "Many", "Most", "More", "One", "Two", "Three", "Several", "Last", "Next",
+        "Earlier", "Later", "Meanwhile", "However", "Also", "Yet", "Under", "Over", "During", "Despite",
+        "Here", "What", "How", "Why", "Who", "Where", "Which", "Each", "Every", "All", "Both", "Not", "No",
+        "By", "To", "Of", "Today", "Yesterday", "Now", "Then", "Once", "Even", "Still", "Such", "Other",
+        "Another", "First", "Second", "Third", "Finally", "Instead", "Unlike", "Like", "Among", "Between",
+        "Following", "Amid", "Officials", "Experts", "Researchers", "Scientists", "Critics", "Analysts",
+        "Residents", "Police", "Authorities", "Local", "Government", "Ministers", "Lawmakers", "Leaders",
+        "President", "Prime", "Minister", "Mr", "Mrs", "Ms", "Dr", "Sir", "Your", "My", "Let", "Do", "Does",
+        "Did", "Is", "Are", "Was", "Were", "Be", "Has", "Have", "Had", "Can", "Could", "Will", "Would",
+        "Should", "May", "Might", "Must", "Just", "Only", "Thanks", "Because", "Whether", "Whereas",
+        "Unless", "Until", "Upon", "Into", "Onto", "About", "Above", "Below", "Across", "Along",
+    }
 )
 _WORD = re.compile(r"\w+")
 _MIN_CONTAINED_WORDS = 4  # shorter lines (headings like "Conclusion") may legitimately recur in prose
@@ -42,7 +52,7 @@ _MAX_CONTAINED_CHARS = 2000  # a paragraph longer than this is never a pull quot
 
 
 def _split_heading(line: str) -> list[str]:
-    head_limit = min(len(line), 120)
+    head_limit = min(len(line), _HEAD_LIMIT)
     for match in _CAMEL.finditer(line, 0, head_limit):
         cut = match.start()
         head, rest = line[:cut], line[cut:]
@@ -58,15 +68,23 @@ def split_glued(line: str) -> list[str]:
     """Split a line at glued sentence boundaries and a glued leading heading; clean lines pass through."""
     pieces: list[str] = []
     start = 0
-    for match in _GLUED_SENTENCE.finditer(line):
-        pieces.append(line[start : match.end()])
-        start = match.end()
+    if _GLUED_HINT.search(line):
+        for match in _GLUED_SENTENCE.finditer(line):
+            pieces.append(line[start : match.end()])
+            start = match.end()
     pieces.append(line[start:])
     out: list[str] = []
     for piece in pieces:
         piece = piece.strip()
-        if piece:
-            out.extend(_split_heading(piece))
+        while piece:
+            if not _CAMEL_HINT.search(piece, 0, _HEAD_LIMIT):
+                out.append(piece)
+                break
+            parts = _split_heading(piece)
+            out.append(parts[0])
+            # What follows a split heading may start with another glued heading: split until stable,
+            # so that cleaning clean text changes nothing.
+            piece = parts[1] if len(parts) > 1 else ""
     return out
 
 

@@ -22,7 +22,9 @@ _HEADER_DATE = re.compile(r"^\d{8}$")
 _HEADER_URL = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.I)
 _UNKNOWN_URL = "about:blank"  # the URL line must never be empty; this says "no address known"
 _DATE_LINE_SCAN = 12  # a standalone dateline sits near the top; further down a date line is an event
-_HTML_SNIFF = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s|<title>|<div[\s>]|<p>", re.I)
+_HTML_SNIFF = re.compile(
+    rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s|<title>|<div[\s>]|<p>", re.I
+)
 
 
 def _header(lines: list[str]) -> tuple[str, date, str] | None:
@@ -59,6 +61,19 @@ def normalize_text(
     order: ``published`` (``"feed"``), the header date or a dateline near the top (``"text"``), a date in
     the URL (``"url"``), else ``fetched_at`` (``"first_seen"``); never later than the fetch.
     """
+    return _normalize_text(text, fetched_at=fetched_at, url=url, title=title, published=published)
+
+
+def _normalize_text(
+    text: str,
+    *,
+    fetched_at: datetime,
+    url: str | None,
+    title: str | None,
+    published: datetime | None,
+    fallback_url: str | None = None,
+) -> NormalizedArticle:
+    """``normalize_text`` with a URL used only when neither the caller nor the header gives one."""
     lines = [normalize_line(raw, repair_dashes=False) for raw in split_lines(text)]
     lines = [line for line in lines if line]
     latest = latest_allowed(fetched_at)
@@ -89,7 +104,7 @@ def normalize_text(
         title=title,
         date=day,
         date_source=source,
-        url=canonical_url(url) if url else _UNKNOWN_URL,
+        url=canonical_url(url) if url else (fallback_url or _UNKNOWN_URL),
         paragraphs=paragraphs,
         language=None,
         extractor="text",
@@ -145,14 +160,16 @@ def normalize_document(
 
     The media type decides when it is given, then the file suffix, then the first bytes. Without a URL, a
     ``path`` becomes a ``file://`` URL (made absolute against the working directory, not resolved: no
-    file-system access happens here).
+    file-system access happens here) used when the text has no header URL of its own.
     """
-    if url is None and path is not None:
-        url = _file_url(path)
+    path_url = _file_url(path) if path is not None else None
     if _looks_like_html(data, content_type, path):
-        return extract_html(data, url=url or _UNKNOWN_URL, fetched_at=fetched_at, content_type=content_type)
+        page_url = url or path_url or _UNKNOWN_URL
+        return extract_html(data, url=page_url, fetched_at=fetched_at, content_type=content_type)
     text, _encoding = decode_html(data, content_type=content_type)
-    return normalize_text(text, fetched_at=fetched_at, url=url)
+    # A header URL in the text beats the file's own location; an explicit ``url`` beats both.
+    return _normalize_text(text, fetched_at=fetched_at, url=url, title=None, published=None,
+                           fallback_url=path_url)
 
 
 def _file_url(path: str) -> str:

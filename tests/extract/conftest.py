@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 @pytest.fixture
 def fetched_at() -> datetime:
-    return datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+    return datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,9 @@ def test_first_line_is_the_title_without_header(fetched_at: datetime) -> None:
 
 
 def test_furniture_before_the_title_is_skipped(fetched_at: datetime) -> None:
-    text = f"!-- Google tag (gtag.js) -->\n\nThe real headline\n\nSeptember 28, 2021\nThe real headline\n{BODY}"
+    text = (
+        f"!-- Google tag (gtag.js) -->\n\nThe real headline\n\nSeptember 28, 2021\nThe real headline\n{BODY}"
+    )
     article = normalize_text(text, fetched_at=fetched_at)
     assert article.title == "The real headline"
     assert (article.date, article.date_source) == (date(2021, 9, 28), "text")
@@ -40,8 +42,9 @@ def test_furniture_before_the_title_is_skipped(fetched_at: datetime) -> None:
 def test_explicit_arguments_win(fetched_at: datetime) -> None:
     published = datetime(2022, 1, 25, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     text = f"Old title\n20200101\nhttp://example.com/old\n{BODY}"
-    article = normalize_text(text, fetched_at=fetched_at, url="https://example.com/new", title="New title",
-                             published=published)
+    article = normalize_text(
+        text, fetched_at=fetched_at, url="https://example.com/new", title="New title", published=published
+    )
     assert article.title == "New title"
     assert article.url == "https://example.com/new"
     # The publisher's own calendar date, not the UTC one (which would be 2022-01-26).
@@ -49,12 +52,14 @@ def test_explicit_arguments_win(fetched_at: datetime) -> None:
 
 
 def test_url_date_when_text_has_none(fetched_at: datetime) -> None:
-    article = normalize_text(f"Title\n{BODY}", fetched_at=fetched_at, url="https://example.com/2023/05/17/story")
+    article = normalize_text(
+        f"Title\n{BODY}", fetched_at=fetched_at, url="https://example.com/2023/05/17/story"
+    )
     assert (article.date, article.date_source) == (date(2023, 5, 17), "url")
 
 
 def test_dates_after_the_fetch_are_ignored(fetched_at: datetime) -> None:
-    future = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    future = datetime(2030, 1, 1, tzinfo=UTC)
     text = f"Title\n20300101\nhttps://example.com/2031/01/01/x\n{BODY}"
     article = normalize_text(text, fetched_at=fetched_at, published=future)
     assert (article.date, article.date_source) == (fetched_at.date(), "first_seen")

@@ -25,7 +25,9 @@ def test_unambiguous_mojibake_is_repaired() -> None:
 
 def test_lost_dash_between_words_becomes_em_dash() -> None:
     line = 'Biden said: "I had a very good meeting  total unanimity with all the leaders."'
-    assert clean_paragraphs([line]) == ('Biden said: "I had a very good meeting — total unanimity with all the leaders."',)
+    assert clean_paragraphs([line]) == (
+        'Biden said: "I had a very good meeting — total unanimity with all the leaders."',
+    )
 
 
 def test_lost_dash_repair_can_be_turned_off() -> None:
@@ -145,8 +147,10 @@ def test_short_heading_contained_in_prose_is_kept() -> None:
 
 
 def test_trailing_section_is_cut_in_text_mode_only() -> None:
-    body = ["The first paragraph of the article is long enough to count as real text here.",
-            "The second paragraph of the article continues the story with more details."]
+    body = [
+        "The first paragraph of the article is long enough to count as real text here.",
+        "The second paragraph of the article continues the story with more details.",
+    ]
     tail = ["Related Articles", "IRIA is a research institute focusing on critical issues of security."]
     assert clean_paragraphs(body + tail) == tuple(body)
     assert clean_paragraphs(body + tail, cut_trailing_sections=False) == (*body, tail[1])

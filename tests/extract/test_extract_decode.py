@@ -38,7 +38,9 @@ def test_http_charset_used_when_meta_is_absent() -> None:
 
 
 def test_meta_charset_used_when_header_is_silent() -> None:
-    data = _page('<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">').encode("cp1252")
+    data = _page('<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">').encode(
+        "cp1252"
+    )
     text, encoding = decode_html(data, content_type="text/html")
     assert encoding == "cp1252"
     assert TEXT in text

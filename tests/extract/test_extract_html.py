@@ -17,8 +17,14 @@ PARAGRAPHS = [
 URL = "https://news.example.com/local/tram-extension"
 
 
-def page(*, head: str = "", h1: str | None = "Tram line to reach the new hospital", before: str = "",
-         paragraphs: list[str] | None = None, lang: str = "en") -> bytes:
+def page(
+    *,
+    head: str = "",
+    h1: str | None = "Tram line to reach the new hospital",
+    before: str = "",
+    paragraphs: list[str] | None = None,
+    lang: str = "en",
+) -> bytes:
     body = "".join(f"<p>{p}</p>" for p in (PARAGRAPHS if paragraphs is None else paragraphs))
     heading = f"<h1>{h1}</h1>" if h1 else ""
     return (
@@ -47,7 +53,9 @@ def test_basic_article(fetched_at: datetime) -> None:
         ("javascript:void(0)", URL),
     ],
 )
-def test_canonical_only_on_the_same_registered_domain(canonical: str, expected: str, fetched_at: datetime) -> None:
+def test_canonical_only_on_the_same_registered_domain(
+    canonical: str, expected: str, fetched_at: datetime
+) -> None:
     data = page(head=f'<link rel="canonical" href="{canonical}">')
     assert extract_html(data, url=URL, fetched_at=fetched_at).url == expected
 
@@ -64,8 +72,10 @@ def test_local_file_accepts_any_http_canonical(fetched_at: datetime) -> None:
 
 
 def test_title_prefers_h1_that_agrees_with_declared_title(fetched_at: datetime) -> None:
-    data = page(head='<meta property="og:title" content="Tram line to reach the new hospital – City News">',
-                before="<h1>City News</h1>")
+    data = page(
+        head='<meta property="og:title" content="Tram line to reach the new hospital – City News">',
+        before="<h1>City News</h1>",
+    )
     assert extract_html(data, url=URL, fetched_at=fetched_at).title == "Tram line to reach the new hospital"
 
 
@@ -74,7 +84,9 @@ def test_title_falls_back_to_feed_then_og_without_site_suffix(fetched_at: dateti
     assert extract_html(page(head=head, h1=None), url=URL, fetched_at=fetched_at).title == (
         "Council backs tram extension"
     )
-    article = extract_html(page(head=head, h1=None), url=URL, fetched_at=fetched_at, feed_title="Feed headline")
+    article = extract_html(
+        page(head=head, h1=None), url=URL, fetched_at=fetched_at, feed_title="Feed headline"
+    )
     assert article.title == "Feed headline"
 
 
@@ -87,21 +99,27 @@ def test_feed_date_keeps_the_publishers_zone(fetched_at: datetime) -> None:
 
 def test_feed_date_after_the_fetch_is_not_trusted(fetched_at: datetime) -> None:
     data = page(head='<meta property="article:published_time" content="2024-05-20T08:00:00+02:00">')
-    article = extract_html(data, url=URL, fetched_at=fetched_at, feed_published=fetched_at + timedelta(days=3))
+    article = extract_html(
+        data, url=URL, fetched_at=fetched_at, feed_published=fetched_at + timedelta(days=3)
+    )
     assert (article.date, article.date_source) == (date(2024, 5, 20), "page")
 
 
 def test_date_next_to_the_headline(fetched_at: datetime) -> None:
-    data = page(before="<p class='byline'>By Ana Ruiz · Published May 3, 2024 · Updated May 20, 2024</p>",
-                head='<meta property="article:published_time" content="2019-01-01T00:00:00Z">')
+    data = page(
+        before="<p class='byline'>By Ana Ruiz · Published May 3, 2024 · Updated May 20, 2024</p>",
+        head='<meta property="article:published_time" content="2019-01-01T00:00:00Z">',
+    )
     article = extract_html(data, url=URL, fetched_at=fetched_at)
     assert (article.date, article.date_source) == (date(2024, 5, 3), "page")
 
 
 def test_update_date_next_to_headline_is_skipped(fetched_at: datetime) -> None:
-    data = page(before="<p>Updated May 20, 2024</p>",
-                head='<script type="application/ld+json">{"@type": "NewsArticle", '
-                     '"datePublished": "2024-04-02T09:00:00+02:00"}</script>')
+    data = page(
+        before="<p>Updated May 20, 2024</p>",
+        head='<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2024-04-02T09:00:00+02:00"}</script>',
+    )
     article = extract_html(data, url=URL, fetched_at=fetched_at)
     assert (article.date, article.date_source) == (date(2024, 4, 2), "page")
 
@@ -115,7 +133,9 @@ def test_page_dates_after_the_fetch_are_ignored_then_url_date(fetched_at: dateti
 def test_language_hint_used_when_page_has_none(fetched_at: datetime) -> None:
     data = page().replace(b' lang="en"', b"")
     assert extract_html(data, url=URL, fetched_at=fetched_at, language_hint="fi").language == "fi"
-    assert extract_html(page(lang="de-AT"), url=URL, fetched_at=fetched_at, language_hint="fi").language == "de"
+    assert (
+        extract_html(page(lang="de-AT"), url=URL, fetched_at=fetched_at, language_hint="fi").language == "de"
+    )
 
 
 def test_readability_fallback_when_extraction_is_short_of_the_description(fetched_at: datetime) -> None:
@@ -137,8 +157,12 @@ def test_readability_fallback_when_extraction_is_short_of_the_description(fetche
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"not html at all", b"<html><head><title>Empty</title></head><body></body></html>",
-     b"<html><body><nav><a href='/'>Home</a></nav></body></html>"],
+    [
+        b"",
+        b"not html at all",
+        b"<html><head><title>Empty</title></head><body></body></html>",
+        b"<html><body><nav><a href='/'>Home</a></nav></body></html>",
+    ],
 )
 def test_nothing_usable_raises(data: bytes, fetched_at: datetime) -> None:
     with pytest.raises(ExtractionError):
