@@ -103,6 +103,10 @@ def add(
     channel: ChannelOpt = None,
     mode: ModeOpt = "immediate",
     synonym: SynonymOpt = None,
+    backfill: Annotated[
+        int | None,
+        typer.Option(help="Also match stored articles of the last DAYS (hits recorded, no alerts).", min=1),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Add a watchlist.
@@ -114,6 +118,13 @@ def add(
     )
     row = _save(ctx, config, spec, replace=False)
     typer.echo(f"added watchlist {row.name}: {row.query}")
+    if backfill:
+        from monitor.cli._search import backfill as run_backfill
+
+        n = run_backfill(
+            ctx, config, watchlist_id=row.id, query=row.query, synonyms=row.synonyms, days=backfill
+        )
+        typer.echo(f"backfill: {n} hit(s) in the last {backfill} day(s), recorded without alerts")
 
 
 @app.command("edit")

@@ -6,6 +6,7 @@ same migrations serve both.
 
 from monitor.store._ingest import Known
 from monitor.store._migrate import head_revision
+from monitor.store._search import StoredArticle
 from monitor.store._store import Store
 from monitor.store._types import (
     AlertListRow,
@@ -35,6 +36,7 @@ __all__ = [
     "SourceUpdate",
     "Store",
     "StoreError",
+    "StoredArticle",
     "WatchlistRow",
     "WatchlistSpec",
     "head_revision",

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.store import _ingest, _migrate, _outbox, _sources, _stats
+from monitor.core import WatchlistHit
+from monitor.store import _ingest, _migrate, _outbox, _search, _sources, _stats
 from monitor.store._engine import make_engine
 from monitor.store._types import (
     AlertListRow,
@@ -175,6 +176,19 @@ class Store:
 
     def list_alerts(self, *, status: str | None = None, limit: int = 100) -> list[AlertListRow]:
         return self._tx(lambda s: _outbox.list_alerts(s, status=status, limit=limit))
+
+    # search and backfill ------------------------------------------------------------------------------
+    def iter_articles(
+        self, *, since: datetime | None = None, newest_first: bool = True
+    ) -> Iterator[_search.StoredArticle]:
+        """Stored articles, streamed in batches from one read transaction."""
+        with self._session() as s:
+            yield from _search.iter_articles(s, since=since, newest_first=newest_first)
+
+    def record_backfill_hits(
+        self, *, watchlist_id: int, hits: Sequence[tuple[_search.StoredArticle, WatchlistHit]], now: datetime
+    ) -> int:
+        return self._tx(lambda s: _search.record_hits(s, watchlist_id=watchlist_id, hits=hits, now=now))
 
     # health and metrics -------------------------------------------------------------------------------
     def due_summary(self, *, now: datetime) -> tuple[int, datetime | None]:
