@@ -23,6 +23,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,7 +83,7 @@ class Vocabulary:
         for doc in docs:
             ws = words(doc.title) + words(doc.body)
             df.update(set(ws))
-            bigrams.update(set(zip(ws, ws[1:], strict=False)))
+            bigrams.update(set(pairwise(ws)))
         n = len(docs)
         common = {w for w, _ in df.most_common(300)}
         self.terms = [w for w, c in df.items() if 3 <= c <= MAX_DF * n and len(w) >= 3 and not w.isdigit()]
@@ -183,7 +184,8 @@ def naive_compile(node: Query) -> Naive:
         rx = re.compile(pattern)
     else:
         rx = re.compile(_naive_regex(node))
-    field = node.children[0].field if isinstance(node, Or) else getattr(node, "field", "any")
+    leaf = node.children[0] if isinstance(node, Or) else node
+    field = leaf.field if isinstance(leaf, Term | Phrase | Prefix | CaseTerm | Near) else "any"
     names = ["title", "body"] if field == "any" else [field]
     return lambda f, d: any(rx.search(f[n]) for n in names)
 
@@ -282,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{n:>7} watchlists: {row['articles_per_s']:>8.1f} articles/s over {row['articles']} articles | "
             f"naive {row['naive_articles_per_s']:.2f}/s on {row['naive_articles']} articles "
-            f"(x{row['articles_per_s'] / row['naive_articles_per_s']:.0f}, same hits: {row['naive_agrees']}) | "
+            f"(x{row['articles_per_s'] / row['naive_articles_per_s']:.0f}, "
+            f"same hits: {row['naive_agrees']}) | "
             f"{row['candidates_per_article']} candidates, {row['hits_per_article']} hits per article | "
             f"build {row['build_s']} s, rebuild {row['rebuild_one_changed_s']} s | "
             f"peak RSS {row['peak_rss_mb']} MB",

@@ -3,15 +3,16 @@
 Per field (title, body) the text is folded and cut into words with C-level string calls. Everything a
 watchlist needs beyond word presence is computed lazily and cached, because most articles need it for
 few literals: phrase and prefix presence (one substring search in the space-joined words), word
-positions (for NEAR and ``cs()``), original offsets and sentence starts (for snippets).
+positions (for NEAR and ``cs()``) and original offsets (for snippets).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
-from operator import itemgetter
+from itertools import accumulate, compress, count, pairwise
+from operator import add, itemgetter
 
 import ahocorasick
 
@@ -23,23 +24,25 @@ __all__ = ["DocView", "FieldText", "Span", "filter_keys", "near_spans"]
 
 Span = tuple[int, int]  # first and last word position, inclusive
 _NONE: list[int] = []
+_SCANS = 6  # words looked up one scan at a time before all positions are indexed in one pass
 _second = itemgetter(1)
+_BIG = 1 << 62
 
 
 class FieldText:
     """The words of one field, with lazily computed positions, phrase checks and original offsets."""
 
     __slots__ = (
+        "_bigrams",
         "_distinct",
+        "_indexed",
         "_joined",
         "_map",
         "_offsets",
-        "_padded",
         "_positions",
         "_prefixes",
         "_seen",
         "_sentences",
-        "_spans",
         "cleaned",
         "text",
         "tokens",
@@ -50,15 +53,15 @@ class FieldText:
         self.cleaned = clean(replace_non_ascii(text))
         self.tokens = self.cleaned.split()
         self._joined: str | None = None
+        self._bigrams: set[tuple[str, ...]] | None = None
         self._seen: dict[str, bool] = {}
-        self._positions: dict[str, list[int]] | None = None
+        self._positions: dict[str, list[int]] = {}
+        self._indexed = False
         self._prefixes: dict[str, list[int]] = {}
-        self._offsets: dict[str, list[int]] = {}
-        self._spans: dict[Span, tuple[int, int]] = {}
-        self._padded: str | None = None
+        self._offsets: list[int] | None = None
+        self._sentences: list[tuple[int, int]] = []  # whole sentences already found, sorted
         self._map: OffsetMap | None = None
         self._distinct: list[str] | None = None
-        self._sentences: list[int] | None = None
 
     # presence -----------------------------------------------------------------------------------------
     def joined(self) -> str:
@@ -74,32 +77,54 @@ class FieldText:
             seen = self._seen[needle] = needle in self.joined()
         return seen
 
-    def first(self, needle: str) -> int:
-        """Word position of the first occurrence of ``needle`` (as for ``has``), or -1."""
-        joined = self.joined()
-        at = joined.find(needle)
-        return -1 if at < 0 else joined.count(" ", 0, at)
+    def has_phrase(self, words: tuple[str, ...]) -> bool:
+        """Whether the words occur in a row: adjacent pairs are looked up in a set built once."""
+        pairs = self._bigrams
+        if pairs is None:
+            tokens = self.tokens
+            pairs = self._bigrams = set(pairwise(tokens))  # C-level, no Python loop
+        if len(words) == 2:
+            return words in pairs
+        if not all(pair in pairs for pair in pairwise(words)):
+            return False
+        return self.has(" " + " ".join(words) + " ")
 
     # positions ----------------------------------------------------------------------------------------
     def positions(self, word: str) -> list[int]:
-        """Word positions of ``word`` (all positions are indexed in one pass, on first use)."""
+        """Word positions of ``word``: scanned per word for the first few words, then all indexed."""
         positions = self._positions
-        if positions is None:
-            positions = self._positions = {}
-            get = positions.get
-            for i, token in enumerate(self.tokens):
-                found = get(token)
-                if found is None:
-                    positions[token] = [i]
-                else:
+        found = positions.get(word)
+        if found is not None:
+            return found
+        if self._indexed:
+            return _NONE
+        if len(positions) < _SCANS:
+            found = []
+            tokens = self.tokens
+            i = -1
+            try:
+                while True:
+                    i = tokens.index(word, i + 1)
                     found.append(i)
+            except ValueError:
+                positions[word] = found
+                return found
+        positions.clear()
+        get = positions.get
+        for i, token in enumerate(self.tokens):
+            found = get(token)
+            if found is None:
+                positions[token] = [i]
+            else:
+                found.append(i)
+        self._indexed = True
         return positions.get(word, _NONE)
 
     def phrase_positions(self, words: tuple[str, ...]) -> list[int]:
         n = len(words)
         if n == 1:
             return self.positions(words[0])
-        if not self.has(" " + " ".join(words) + " "):
+        if not self.has_phrase(words):
             return _NONE
         want = list(words)
         tokens = self.tokens
@@ -122,51 +147,42 @@ class FieldText:
         return found
 
     # original text ------------------------------------------------------------------------------------
-    def _folded_offsets(self, word: str) -> list[int]:
-        """Folded start offset of each occurrence of ``word``, in the order of its positions."""
-        found = self._offsets.get(word)
-        if found is None:
-            if self._padded is None:
-                self._padded = " " + self.cleaned + " "
-            padded, needle = self._padded, " " + word + " "
-            found = []
-            i = padded.find(needle)
-            while i >= 0:
-                found.append(i)
-                i = padded.find(needle, i + 1)
-            self._offsets[word] = found
-        return found
-
-    def _rank(self, i: int) -> int:
-        """How many times the word at position ``i`` occurs before ``i``."""
-        if self._positions is not None:
-            return bisect_left(self.positions(self.tokens[i]), i)
-        return self.tokens[:i].count(self.tokens[i])
+    def _starts(self) -> list[int]:
+        """Folded start offset of every word, computed by C-level iterators (no Python loop)."""
+        if self._offsets is None:
+            parts = self.cleaned.split(" ")
+            starts = map(add, accumulate(map(len, parts), initial=0), count())
+            self._offsets = list(compress(starts, parts))
+        return self._offsets
 
     def original_span(self, first: int, last: int) -> tuple[int, int]:
         """Original character offsets (end exclusive) of the words ``first..last``."""
-        done = self._spans.get((first, last))
-        if done is not None:
-            return done
         if self._map is None:
             self._map = OffsetMap(self.text)
-        start_word, end_word = self.tokens[first], self.tokens[last]
-        start = self._folded_offsets(start_word)[self._rank(first)]
-        end = self._folded_offsets(end_word)[self._rank(last)] + len(end_word)
-        done = self._spans[(first, last)] = (self._map.start(start), self._map.end(end))
-        return done
+        starts = self._starts()
+        return self._map.start(starts[first]), self._map.end(starts[last] + len(self.tokens[last]))
+
+    def whole(self) -> tuple[int, int, bool, bool]:
+        """The whole field, stripped (a title is one "sentence")."""
+        begin = len(self.text) - len(self.text.lstrip())
+        return begin, max(begin, len(self.text.rstrip())), False, False
+
+    def sentence(self, start: int, end: int) -> tuple[int, int, bool, bool]:
+        """Bounds of the sentence around original ``start..end`` (see ``sentence_bounds``), cached."""
+        known = self._sentences
+        k = bisect_right(known, (start, _BIG)) - 1
+        if k >= 0 and known[k][0] <= start and end <= known[k][1]:
+            return known[k][0], known[k][1], False, False
+        from monitor.match._snippet import sentence_bounds
+
+        found = sentence_bounds(self.text, start, end)
+        if not found[2] and not found[3]:
+            insort(known, (found[0], found[1]))
+        return found
 
     def original_word(self, i: int) -> str:
         start, end = self.original_span(i, i)
         return unicodedata.normalize("NFKC", self.text[start:end])
-
-    def sentence_starts(self) -> list[int]:
-        """Original offsets where sentences begin (computed once per field, for snippets)."""
-        if self._sentences is None:
-            from monitor.match._snippet import sentence_starts
-
-            self._sentences = sentence_starts(self.text)
-        return self._sentences
 
     # spans of span nodes ------------------------------------------------------------------------------
     def spans(self, node: Query) -> list[Span]:
@@ -195,18 +211,15 @@ class FieldText:
         raise TypeError(f"not a span node: {node!r}")  # pragma: no cover - the parser refuses these
 
     def first_span(self, node: Term | Phrase | Prefix) -> Span | None:
-        """The first occurrence of a plain literal, found without indexing positions."""
+        """The first occurrence of a plain literal."""
         if isinstance(node, Term):
-            try:
-                i = self.tokens.index(node.word)
-            except ValueError:
-                return None
-            return (i, i)
+            found = self.positions(node.word)
+            return (found[0], found[0]) if found else None
         if isinstance(node, Phrase):
-            i = self.first(" " + node.key + " ")
-            return None if i < 0 else (i, i + len(node.words) - 1)
-        i = self.first(" " + node.stem)
-        return None if i < 0 else (i, i)
+            found = self.phrase_positions(node.words)
+            return (found[0], found[0] + len(node.words) - 1) if found else None
+        found = self.prefix_positions(node.stem)
+        return (found[0], found[0]) if found else None
 
 
 def near_spans(left: list[Span], right: list[Span], distance: int, ordered: bool) -> list[Span]:
@@ -292,10 +305,15 @@ class DocView:
         return word in self.any
 
     def has(self, needle: str, field: str) -> bool:
-        """Phrase (" w1 w2 ") or prefix (" stem") presence in a field, or in either."""
+        """Prefix (" stem") presence in a field, or in either."""
         if field == "any":
             return self.title.has(needle) or self.body.has(needle)
         return (self.title if field == "title" else self.body).has(needle)
+
+    def has_phrase(self, words: tuple[str, ...], field: str) -> bool:
+        if field == "any":
+            return self.title.has_phrase(words) or self.body.has_phrase(words)
+        return (self.title if field == "title" else self.body).has_phrase(words)
 
     def has_spans(self, node: CaseTerm | Near) -> bool:
         return any(f.spans(node) for f in self.fields(node.field))

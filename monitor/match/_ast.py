@@ -11,7 +11,8 @@ phrase key contains spaces, a prefix key ends with ``*``, and filter keys contai
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Literal, TypeAlias
 
 __all__ = [

@@ -15,18 +15,32 @@ from collections.abc import Callable, Mapping
 from monitor.match._analysis import DocView, Span
 from monitor.match._ast import And, CaseTerm, Lang, Near, Not, Or, Phrase, Prefix, Query, Source, Term
 
-__all__ = ["Matcher", "Witness", "compile_matcher", "estimate", "required_clauses", "witness"]
+__all__ = [
+    "Matcher",
+    "Witness",
+    "compile_matcher",
+    "compile_query",
+    "estimate",
+    "required_clauses",
+    "witness",
+]
 
 Matcher = Callable[[DocView], bool]
 Witness = list[tuple[str, Span]]  # (field name, word range)
 
 # A small list of very frequent English words: a clause made of them is a poor index choice.
 _COMMON = frozenset(
-    """a about after against all also an and any are as at be been before being between both but by can
-    could did do does during each for from had has have he her his how i if in into is it its just more
-    most new no not now of on one only or other our out over said says she so some such than that the
-    their them then there these they this those through to two under up us was we were what when where
-    which while who will with would year years you people government president state states world""".split()
+    (
+        "a", "about", "after", "against", "all", "also", "an", "and", "any", "are", "as", "at", "be",
+        "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
+        "during", "each", "for", "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in",
+        "into", "is", "it", "its", "just", "more", "most", "new", "no", "not", "now", "of", "on", "one",
+        "only", "or", "other", "our", "out", "over", "said", "says", "she", "so", "some", "such", "than",
+        "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to",
+        "two", "under", "up", "us", "was", "we", "were", "what", "when", "where", "which", "while", "who",
+        "will", "with", "would", "year", "years", "you", "people", "government", "president", "state",
+        "states", "world"
+    )
 )
 
 
@@ -59,128 +73,158 @@ def _word_estimate(word: str) -> float:
     return {1: 0.5, 2: 0.3, 3: 0.1, 4: 0.08, 5: 0.06, 6: 0.05, 7: 0.04}.get(len(word), 0.03)
 
 
-def required_clauses(node: Query, cost: Callable[[frozenset[str]], float]) -> list[frozenset[str]]:
-    """Disjunctions of keys, each necessary for a match; ``[]`` if no positive literal is required.
+Cost = Callable[[frozenset[str]], float]
 
-    Keys are words, ``stem*`` prefixes and ``source:``/``lang:`` filters; a phrase or ``cs()`` literal
-    requires each of its words.
+
+class _Clauses:
+    """Required clauses of each node of one query, computed once per node (memoised by identity).
+
+    A clause is a disjunction of keys, necessary for a match; ``[]`` means no positive literal is
+    required. Keys are words, ``stem*`` prefixes and ``source:``/``lang:`` filters; a phrase or ``cs()``
+    literal requires each of its words; an OR requires the union of the cheapest clause of each branch.
     """
-    if isinstance(node, Phrase | CaseTerm):
-        return [frozenset((w,)) for w in dict.fromkeys(node.words)]
-    if isinstance(node, Term | Prefix | Source | Lang):
-        return [frozenset((node.key,))]
-    if isinstance(node, And):
-        out: list[frozenset[str]] = []
-        for child in node.children:
-            out.extend(c for c in required_clauses(child, cost) if c not in out)
-        return out
-    if isinstance(node, Near):
-        return required_clauses(And((node.left, node.right)), cost)
-    if isinstance(node, Or):
-        union: set[str] = set()
-        for child in node.children:
-            clauses = required_clauses(child, cost)
-            if not clauses:
-                return []
-            union |= min(clauses, key=cost)
-        return [frozenset(union)]
-    return []  # Not
+
+    def __init__(self, cost: Cost) -> None:
+        self.cost = cost
+        self.memo: dict[int, list[frozenset[str]]] = {}
+
+    def __call__(self, node: Query) -> list[frozenset[str]]:
+        found = self.memo.get(id(node))
+        if found is None:
+            found = self.memo[id(node)] = self._compute(node)
+        return found
+
+    def _compute(self, node: Query) -> list[frozenset[str]]:
+        if isinstance(node, Phrase | CaseTerm):
+            return [frozenset((w,)) for w in dict.fromkeys(node.words)]
+        if isinstance(node, Term | Prefix | Source | Lang):
+            return [frozenset((node.key,))]
+        if isinstance(node, And | Near):
+            out: list[frozenset[str]] = []
+            for child in node.children if isinstance(node, And) else (node.left, node.right):
+                out.extend(c for c in self(child) if c not in out)
+            return out
+        if isinstance(node, Or):
+            union: set[str] = set()
+            for child in node.children:
+                clauses = self(child)
+                if not clauses:
+                    return []
+                best: frozenset[str] = min(clauses, key=self.cost)
+                union |= best
+            return [frozenset(union)]
+        return []  # Not
+
+    def single_keys(self, node: Query) -> frozenset[str]:
+        """Keys that must all be in ``view.any`` (a cheap first test before anything else)."""
+        return frozenset(k for clause in self(node) if len(clause) == 1 for k in clause)
 
 
-def _required_keys(node: Query) -> frozenset[str]:
-    """Word and filter keys that must all be present (a cheap first test before positions)."""
-    return frozenset(
-        k for clause in required_clauses(node, len) if len(clause) == 1 for k in clause if not k.endswith("*")
-    )
+def required_clauses(node: Query, cost: Cost) -> list[frozenset[str]]:
+    """Disjunctions of keys, each necessary for a match (see ``_Clauses``)."""
+    return _Clauses(cost)(node)
+
+
+def compile_query(query: Query, cost: Cost) -> tuple[Matcher, list[frozenset[str]]]:
+    """The matcher of a query and its required clauses, sharing one clause computation."""
+    clauses = _Clauses(cost)
+    return _Compiler(clauses).compile(query), clauses(query)
+
+
+def compile_matcher(node: Query) -> Matcher:
+    """A closure telling whether ``node`` holds for a view."""
+    return _Compiler(_Clauses(len)).compile(node)
 
 
 # matchers -----------------------------------------------------------------------------------------------
 def _plain_key(node: Query) -> str | None:
     """Key of a literal decided by membership in ``view.any`` alone."""
-    if isinstance(node, Term) and node.field == "any":
-        return node.word
+    if isinstance(node, Term | Prefix) and node.field == "any":
+        return node.key
     if isinstance(node, Source | Lang):
         return node.key
     return None
 
 
-def compile_matcher(node: Query) -> Matcher:
-    """A closure telling whether ``node`` holds for a view."""
-    key = _plain_key(node)
-    if key is not None:
-        return lambda view: key in view.any
-    if isinstance(node, Term):
-        word, field = node.word, node.field
-        return lambda view: view.has_word(word, field)
-    if isinstance(node, Phrase | Prefix):
-        needle = " " + node.key + " " if isinstance(node, Phrase) else " " + node.stem
-        words = _required_keys(node)
-        where = node.field
-        return lambda view: words <= view.any and view.has(needle, where)
-    if isinstance(node, CaseTerm | Near):
-        needed = _required_keys(node)
-        checked: CaseTerm | Near = node
-        return lambda view: needed <= view.any and view.has_spans(checked)
-    if isinstance(node, Not):
-        inner = compile_matcher(node.child)
-        return lambda view: not inner(view)
-    if isinstance(node, And):
-        return _compile_and(node)
-    if isinstance(node, Or):
-        return _compile_or(node)
-    raise TypeError(f"cannot compile {node!r}")  # pragma: no cover
+class _Compiler:
+    def __init__(self, clauses: _Clauses) -> None:
+        self.clauses = clauses
 
-
-def _compile_and(node: And) -> Matcher:
-    absent: set[str] = set()
-    rest: list[Matcher] = []
-    for child in node.children:
-        negated = _plain_key(child.child) if isinstance(child, Not) else None
-        if negated is not None:
-            absent.add(negated)
-        elif _plain_key(child) is None:
-            rest.append(compile_matcher(child))
-    must, must_not, others = _required_keys(node), frozenset(absent), tuple(rest)
-    if not others and not must_not:
-        return lambda view: must <= view.any
-    if len(others) == 1 and not must_not:
-        only = others[0]
-        return lambda view: must <= view.any and only(view)
-
-    def and_matcher(view: DocView) -> bool:
-        keys = view.any
-        if not must <= keys or not keys.isdisjoint(must_not):
-            return False
-        for f in others:
-            if not f(view):
-                return False
-        return True
-
-    return and_matcher
-
-
-def _compile_or(node: Or) -> Matcher:
-    present: set[str] = set()
-    rest: list[Matcher] = []
-    for child in node.children:
-        key = _plain_key(child)
+    def compile(self, node: Query) -> Matcher:
+        key = _plain_key(node)
         if key is not None:
-            present.add(key)
-        else:
-            rest.append(compile_matcher(child))
-    anyof, others = frozenset(present), tuple(rest)
-    if not others:
-        return lambda view: not anyof.isdisjoint(view.any)
+            return lambda view: key in view.any
+        if isinstance(node, Term):
+            word, field = node.word, node.field
+            return lambda view: view.has_word(word, field)
+        if isinstance(node, Phrase):
+            words, sequence, where = self.clauses.single_keys(node), node.words, node.field
+            return lambda view: words <= view.any and view.has_phrase(sequence, where)
+        if isinstance(node, Prefix):
+            needle, where = " " + node.stem, node.field
+            return lambda view: view.has(needle, where)
+        if isinstance(node, CaseTerm | Near):
+            needed = self.clauses.single_keys(node)
+            checked: CaseTerm | Near = node
+            return lambda view: needed <= view.any and view.has_spans(checked)
+        if isinstance(node, Not):
+            inner = self.compile(node.child)
+            return lambda view: not inner(view)
+        if isinstance(node, And):
+            return self._and(node)
+        if isinstance(node, Or):
+            return self._or(node)
+        raise TypeError(f"cannot compile {node!r}")  # pragma: no cover
 
-    def or_matcher(view: DocView) -> bool:
-        if not anyof.isdisjoint(view.any):
+    def _and(self, node: And) -> Matcher:
+        absent: set[str] = set()
+        rest: list[Matcher] = []
+        for child in node.children:
+            negated = _plain_key(child.child) if isinstance(child, Not) else None
+            if negated is not None:
+                absent.add(negated)
+            elif _plain_key(child) is None:
+                rest.append(self.compile(child))
+        must, must_not, others = self.clauses.single_keys(node), frozenset(absent), tuple(rest)
+        if not others and not must_not:
+            return lambda view: must <= view.any
+        if len(others) == 1 and not must_not:
+            only = others[0]
+            return lambda view: must <= view.any and only(view)
+
+        def and_matcher(view: DocView) -> bool:
+            keys = view.any
+            if not must <= keys or not keys.isdisjoint(must_not):
+                return False
+            for f in others:  # noqa: SIM110 - a plain loop is faster than all() over a generator here
+                if not f(view):
+                    return False
             return True
-        for f in others:
-            if f(view):
-                return True
-        return False
 
-    return or_matcher
+        return and_matcher
+
+    def _or(self, node: Or) -> Matcher:
+        present: set[str] = set()
+        rest: list[Matcher] = []
+        for child in node.children:
+            key = _plain_key(child)
+            if key is not None:
+                present.add(key)
+            else:
+                rest.append(self.compile(child))
+        anyof, others = frozenset(present), tuple(rest)
+        if not others:
+            return lambda view: not anyof.isdisjoint(view.any)
+
+        def or_matcher(view: DocView) -> bool:
+            if not anyof.isdisjoint(view.any):
+                return True
+            for f in others:  # noqa: SIM110 - a plain loop is faster than any() over a generator here
+                if f(view):
+                    return True
+            return False
+
+        return or_matcher
 
 
 # witness ------------------------------------------------------------------------------------------------
@@ -197,8 +241,8 @@ def holds(node: Query, view: DocView) -> bool:
     if isinstance(node, Term):
         return view.has_word(node.word, node.field)
     if isinstance(node, Phrase):
-        return view.has(" " + node.key + " ", node.field)
-    if isinstance(node, Prefix):
+        return view.has_phrase(node.words, node.field)
+    if isinstance(node, Prefix) and node.field != "any":
         return view.has(" " + node.stem, node.field)
     return node.key in view.any  # Source, Lang
 

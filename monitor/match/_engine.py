@@ -18,8 +18,7 @@ Design (after Lucene Monitor and the Elasticsearch percolator):
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
@@ -27,8 +26,8 @@ import ahocorasick
 from monitor.core import WatchlistHit
 from monitor.log import get_logger
 from monitor.match._analysis import DocView, FieldText
-from monitor.match._ast import Query
-from monitor.match._compile import Matcher, compile_matcher, estimate, required_clauses, witness
+from monitor.match._ast import And, Near, Not, Or, Prefix, Query
+from monitor.match._compile import Matcher, compile_query, estimate, witness
 from monitor.match._errors import QuerySyntaxError
 from monitor.match._parser import parse_query
 from monitor.match._snippet import build_hit
@@ -103,10 +102,18 @@ class Engine:
         seen: set[int] = set()
         reuse = previous._cache if previous is not None else {}
 
-        def cost(clause: frozenset[str]) -> float:
-            return sum(estimate(k, frequencies) for k in clause)
+        estimates: dict[str, float] = {}
 
-        for spec in specs:
+        def cost(clause: frozenset[str]) -> float:
+            total = 0.0
+            for key in clause:
+                known = estimates.get(key)
+                if known is None:
+                    known = estimates[key] = estimate(key, frequencies)
+                total += known
+            return total
+
+        for spec in sorted(specs, key=lambda s: s.id):  # internal numbers follow ids: hits come sorted
             if spec.id in seen:
                 raise ValueError(f"duplicate watchlist id {spec.id}")
             seen.add(spec.id)
@@ -117,14 +124,13 @@ class Engine:
                     query = parse_query(spec.query, synonyms=spec.synonyms)
                 except QuerySyntaxError as exc:
                     raise exc.for_watchlist(spec.id, spec.name) from None
-                clauses = sorted(required_clauses(query, cost), key=cost)
-                compiled = _Compiled(query, compile_matcher(query), tuple(clauses[:2]))
+                matcher, clauses = compile_query(query, cost)
+                compiled = _Compiled(query, matcher, _index_clauses(clauses, cost))
             engine._cache[cache_key] = compiled
             engine._ids.append(spec.id)
             engine._compiled.append(compiled)
         engine._index()
         engine._build_s = time.perf_counter() - started
-        log.debug("match.engine_built", watchlists=len(engine._ids), seconds=round(engine._build_s, 3))
         return engine
 
     def _index(self) -> None:
@@ -133,6 +139,7 @@ class Engine:
         always: list[int] = []
         prefixes: set[str] = set()
         for n, compiled in enumerate(self._compiled):
+            _collect_prefixes(compiled.query, prefixes)
             clauses = compiled.clauses
             if not clauses:
                 always.append(n)
@@ -141,8 +148,6 @@ class Engine:
                 post1.setdefault(k, []).append(n)
             for k in clauses[-1]:
                 post2.setdefault(k, []).append(n)
-            for clause in clauses:
-                prefixes.update(k for k in clause if k.endswith("*"))
         self._post1 = {k: tuple(v) for k, v in post1.items()}
         self._post2 = {k: tuple(v) for k, v in post2.items()}
         self._keys1 = frozenset(self._post1)
@@ -210,6 +215,32 @@ class Engine:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+def _collect_prefixes(node: Query, out: set[str]) -> None:
+    """Every ``stem*`` key of a query: the automaton finds them all in one scan of an article's words."""
+    if isinstance(node, Prefix):
+        out.add(node.key)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            _collect_prefixes(child, out)
+    elif isinstance(node, Not):
+        _collect_prefixes(node.child, out)
+    elif isinstance(node, Near):
+        _collect_prefixes(node.left, out)
+        _collect_prefixes(node.right, out)
+
+
+def _index_clauses(
+    required: list[frozenset[str]], cost: Callable[[frozenset[str]], float]
+) -> tuple[frozenset[str], ...]:
+    """The (at most two) required clauses a watchlist is indexed under: the cheapest ones.
+
+    Clauses without prefix keys are preferred: a prefix clause is less selective than a word.
+    """
+    clauses = sorted(required, key=cost)
+    plain = [c for c in clauses if not any(k.endswith("*") for k in c)]
+    return tuple(plain[:2] or clauses[:1])
 
 
 def explain(query: str, doc: Document, *, synonyms: Sequence[Sequence[str]] = ()) -> WatchlistHit | None:

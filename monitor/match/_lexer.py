@@ -19,8 +19,9 @@ MAX_DISTANCE = 100
 TEXT_FIELDS = ("title", "body")
 _FILTER_FIELDS = ("source", "lang")
 _OPEN_QUOTES = '"“”„'
-_CLOSE_QUOTES = '"“”'
-_STOP = set("()") | set(_OPEN_QUOTES)
+_SPACE = re.compile(r"\s*")
+_CHUNK = re.compile(r"[^\s()\"“”„]+")
+_CLOSING = re.compile(r"[\"“”]")
 _FIELD = re.compile(r"([A-Za-z]+):")
 _NEAR = re.compile(r"(O?)NEAR(?:/(.*))?\Z")
 
@@ -41,8 +42,7 @@ def tokenize(query: str) -> list[Token]:
     tokens: list[Token] = []
     i, n = 0, len(query)
     while True:
-        while i < n and query[i].isspace():
-            i += 1
+        i = _SPACE.match(query, i).end()  # type: ignore[union-attr]  # \s* always matches
         if i >= n:
             tokens.append(Token("END", n))
             return tokens
@@ -52,17 +52,14 @@ def tokenize(query: str) -> list[Token]:
             i += 1
             continue
         if c in _OPEN_QUOTES:
-            j = i + 1
-            while j < n and query[j] not in _CLOSE_QUOTES:
-                j += 1
-            if j >= n:
+            closing = _CLOSING.search(query, i + 1)
+            if closing is None:
                 raise QuerySyntaxError(query, i, "unterminated quote")
+            j = closing.start()
             tokens.append(Token("PHRASE", i, query[i + 1 : j]))
             i = j + 1
             continue
-        j = i
-        while j < n and not query[j].isspace() and query[j] not in _STOP:
-            j += 1
+        j = _CHUNK.match(query, i).end()  # type: ignore[union-attr]  # c starts a chunk
         chunk = query[i:j]
         field = _FIELD.match(chunk)
         if field:
@@ -79,7 +76,8 @@ def tokenize(query: str) -> list[Token]:
                 i = j
                 continue
             if after >= n or query[after].isspace() or query[after] == ")":
-                raise QuerySyntaxError(query, after, f"{name}: needs a term, phrase or (group) after the colon")
+                problem = f"{name}: needs a term, phrase or (group) after the colon"
+                raise QuerySyntaxError(query, after, problem)
             tokens.append(Token("FIELD", i, name))
             i = after
             continue

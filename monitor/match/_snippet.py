@@ -8,54 +8,112 @@ snippets and costs microseconds; a full sentence segmenter would cost more per a
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
 
 from monitor.core import Span, WatchlistHit
 from monitor.match._analysis import DocView
 from monitor.match._compile import Witness
 
-__all__ = ["build_hit", "mark_spans", "sentence_bounds", "sentence_starts"]
+__all__ = ["build_hit", "mark_spans", "sentence_bounds"]
 
+_REACH = 400  # how far a sentence boundary is looked for
 _LONG = 400  # a longer "sentence" is cut to the matched words plus context
 _CONTEXT = 150
 _MAX_PARTS = 3
 _ELLIPSIS = "…"
 _GAP = " … "
-_ABBREVIATIONS = """Mr Mrs Ms Dr Prof Gen Sen Rep Gov St Lt Col Capt Sgt Maj Adm Cmdr Jr Sr vs etc No Nos Inc
-    Corp Ltd Co Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Fig approx Dept Vol Rev Mt Ft""".split()
-# A sentence ends at . ! ? … (plus closing quotes or brackets) and whitespace, unless the next word starts
-# in lower case, or the dot follows a single letter ("U.S.", "J. Smith") or a common abbreviation; a line
-# break always ends one. One regular expression, so that no Python code runs per boundary.
-_NOT_AFTER = "".join(
-    rf"(?<!\b{re.escape(a)})(?<!\b{re.escape(a.lower())})" for a in _ABBREVIATIONS
+_ABBREVIATIONS = frozenset(
+    (
+        "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "st", "lt", "col", "capt", "sgt",
+        "maj", "adm", "cmdr", "jr", "sr", "vs", "etc", "no", "nos", "inc", "corp", "ltd", "co", "jan",
+        "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig", "approx",
+        "dept", "vol", "rev", "mt", "ft"
+    )
 )
-_SENTENCE_END = re.compile(
-    rf"(?:(?<![\s.(\[\"'][^\W\d_]){_NOT_AFTER}\.+|[!?…。！？]+)[\"'”’»)\]]*\s+(?![a-zà-ÿ])|\n\s*"
-)
+_ENDERS = ".!?…\n。！？"
+_CLOSERS = "\"'”’»)]"
+_WORD_BEFORE = re.compile(r"[^\W\d_]+\Z")
 
 
-def sentence_starts(text: str) -> list[int]:
-    """Offsets where sentences begin (0 included): after a sentence end and its whitespace."""
-    return [0, *(m.end() for m in _SENTENCE_END.finditer(text))]
+def _next_sentence(text: str, p: int) -> int:
+    """If the punctuation (or line break) at ``p`` ends a sentence, where the next one starts; else -1.
+
+    A sentence ends at . ! ? … (plus closing quotes or brackets) followed by whitespace, unless the next
+    word starts in lower case, or the dot follows a single letter ("U.S.", "J. Smith") or a common
+    abbreviation ("Mr.", "Gen."); a line break always ends one.
+    """
+    n = len(text)
+    if text[p] == "\n":
+        q = p
+    else:
+        run = p
+        while run > 0 and text[run - 1] in _ENDERS:
+            run -= 1
+        q = p
+        while q < n and text[q] in _ENDERS:
+            q += 1
+        while q < n and text[q] in _CLOSERS:
+            q += 1
+        if q < n and not text[q].isspace():
+            return -1  # "3.5", "example.com", "U.S.-led"
+        if text[run] == ".":
+            word = _WORD_BEFORE.search(text, max(0, run - 12), run)
+            if word is not None and (len(word.group()) == 1 or word.group().lower() in _ABBREVIATIONS):
+                return -1
+    while q < n and text[q].isspace():
+        q += 1
+    if q < n and text[q].islower() and text[p] != "\n":
+        return -1
+    return q
 
 
-def sentence_bounds(text: str, start: int, end: int, starts: list[int]) -> tuple[int, int, bool, bool]:
-    """The sentence(s) around ``text[start:end]``: (begin, end, cut at begin, cut at end)."""
-    begin = starts[bisect_right(starts, start) - 1]
-    k = bisect_left(starts, end)
-    finish = starts[k] if k < len(starts) else len(text)
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int, bool, bool]:
+    """The sentence around ``text[start:end]``: (begin, end, cut at begin, cut at end).
+
+    Boundaries are looked for with ``str.find``/``rfind`` within ``_REACH`` characters on each side (a
+    regex pass over a whole article would cost more than all its snippets); a sentence longer than
+    ``_LONG`` is cut to the matched words with ``_CONTEXT`` characters around them.
+    """
+    n = len(text)
+    lo, hi = max(0, start - _REACH), start
+    begin = -1
+    while True:
+        p = max(text.rfind(c, lo, hi) for c in _ENDERS)
+        if p < 0:
+            break
+        after = _next_sentence(text, p)
+        if 0 <= after <= start:
+            begin = after
+            break
+        hi = p
+    cut_begin = begin < 0 and lo > 0
+    begin = max(begin, lo)
+    stop = min(n, end + _REACH)
+    finish = -1
+    at = end
+    while at < stop:
+        found = [i for i in (text.find(c, at, stop) for c in _ENDERS) if i >= 0]
+        if not found:
+            break
+        p = min(found)
+        if _next_sentence(text, p) >= 0:
+            finish = p + 1
+            while finish < n and (text[finish] in _ENDERS or text[finish] in _CLOSERS):
+                finish += 1
+            break
+        at = p + 1
+    cut_end = finish < 0 and stop < n
+    if finish < 0:
+        finish = stop
     while begin < start and text[begin].isspace():
         begin += 1
     while finish > end and text[finish - 1].isspace():
         finish -= 1
-    cut_begin = cut_end = False
-    if finish - begin > _LONG:
-        if start - begin > _CONTEXT:
-            cut = text.find(" ", start - _CONTEXT, start)
-            begin, cut_begin = (cut + 1 if cut >= 0 else start - _CONTEXT), True
-        if finish - end > _CONTEXT:
-            cut = text.rfind(" ", end, end + _CONTEXT)
-            finish, cut_end = (cut if cut >= 0 else end + _CONTEXT), True
+    if start - begin > _CONTEXT and (cut_begin or finish - begin > _LONG):
+        cut = text.find(" ", start - _CONTEXT, start)
+        begin, cut_begin = (cut + 1 if cut >= 0 else start - _CONTEXT), True
+    if finish - end > _CONTEXT and (cut_end or finish - begin > _LONG):
+        cut = text.rfind(" ", end, end + _CONTEXT)
+        finish, cut_end = (cut if cut >= 0 else end + _CONTEXT), True
     return begin, finish, cut_begin, cut_end
 
 
@@ -65,42 +123,48 @@ def build_hit(watchlist_id: int, view: DocView, found: Witness) -> WatchlistHit:
     for name, (first, last) in found:
         text = view.title if name == "title" else view.body
         o_start, o_end = text.original_span(first, last)
-        if name == "title":
-            raw = text.text
-            begin = len(raw) - len(raw.lstrip())
-            bounds = (begin, max(begin, len(raw.rstrip())), False, False)
-        else:
-            bounds = sentence_bounds(text.text, o_start, o_end, text.sentence_starts())
+        bounds = text.whole() if name == "title" else text.sentence(o_start, o_end)
         key = (name, bounds[0], bounds[1])
-        parts.setdefault(key, (bounds[2], bounds[3], []))[2].append((o_start, o_end))
-    if not parts:  # only filters matched (source:, lang:): show the title, or the first sentence
-        raw = view.title.text if view.title.text.strip() else view.body.text
-        name = "title" if raw is view.title.text else "body"
-        begin = len(raw) - len(raw.lstrip())
-        if name == "title":
-            finish, cut_end = len(raw.rstrip()), False
+        part = parts.get(key)
+        if part is None:
+            parts[key] = (bounds[2], bounds[3], [(o_start, o_end)])
         else:
-            _b, finish, _c, cut_end = sentence_bounds(raw, begin, begin, view.body.sentence_starts())
-        parts[(name, begin, finish)] = (False, cut_end, [])
+            part[2].append((o_start, o_end))
+    if not parts:  # only filters matched (source:, lang:): show the title, or the first sentence
+        if view.title.text.strip():
+            begin, finish, cut_begin, cut_end = view.title.whole()
+            parts[("title", begin, finish)] = (cut_begin, cut_end, [])
+        else:
+            begin = len(view.body.text) - len(view.body.text.lstrip())
+            begin, finish, cut_begin, cut_end = view.body.sentence(begin, begin)
+            parts[("body", begin, finish)] = (cut_begin, cut_end, [])
+    if len(parts) == 1:
+        (((name, begin, finish), (cut_begin, cut_end, matched)),) = parts.items()
+        lead = _ELLIPSIS if cut_begin else ""
+        base = len(lead) - begin
+        source = view.title.text if name == "title" else view.body.text
+        snippet = lead + source[begin:finish] + (_ELLIPSIS if cut_end else "")
+        spans = tuple(Span(s + base, e + base) for s, e in sorted(set(matched)))
+        return WatchlistHit(watchlist_id=watchlist_id, snippet=snippet, spans=spans)
     ordered = sorted(_merge(parts), key=lambda item: (item[0] != "title", item[1]))[:_MAX_PARTS]
-    snippet: list[str] = []
-    spans: list[Span] = []
+    pieces: list[str] = []
+    collected: list[Span] = []
     offset = 0
     for name, begin, finish, cut_begin, cut_end, matched in ordered:
-        if snippet:
-            snippet.append(_GAP)
+        if pieces:
+            pieces.append(_GAP)
             offset += len(_GAP)
         if cut_begin:
-            snippet.append(_ELLIPSIS)
+            pieces.append(_ELLIPSIS)
             offset += len(_ELLIPSIS)
         source = view.title.text if name == "title" else view.body.text
-        snippet.append(source[begin:finish])
-        spans.extend(Span(offset + s - begin, offset + e - begin) for s, e in sorted(set(matched)))
+        pieces.append(source[begin:finish])
+        collected.extend(Span(offset + s - begin, offset + e - begin) for s, e in sorted(set(matched)))
         offset += finish - begin
         if cut_end:
-            snippet.append(_ELLIPSIS)
+            pieces.append(_ELLIPSIS)
             offset += len(_ELLIPSIS)
-    return WatchlistHit(watchlist_id=watchlist_id, snippet="".join(snippet), spans=tuple(spans))
+    return WatchlistHit(watchlist_id=watchlist_id, snippet="".join(pieces), spans=tuple(collected))
 
 
 def _merge(
@@ -110,7 +174,7 @@ def _merge(
     merged: list[tuple[str, int, int, bool, bool, list[tuple[int, int]]]] = []
     for (name, begin, finish), (cut_b, cut_e, matched) in sorted(parts.items()):
         if merged and merged[-1][0] == name and begin <= merged[-1][2] + 1:
-            p_name, p_begin, p_finish, p_cut_b, p_cut_e, p_matched = merged[-1]
+            _name, p_begin, p_finish, p_cut_b, p_cut_e, p_matched = merged[-1]
             cut_end = cut_e if finish >= p_finish else p_cut_e
             merged[-1] = (name, p_begin, max(p_finish, finish), p_cut_b, cut_end, p_matched + matched)
         else:
@@ -118,7 +182,7 @@ def _merge(
     return merged
 
 
-def mark_spans(hit: WatchlistHit, *, open: str = "[", close: str = "]") -> str:  
+def mark_spans(hit: WatchlistHit, *, open: str = "[", close: str = "]") -> str:
     """The snippet with every matched span wrapped in ``open``/``close`` (overlapping spans merged)."""
     merged: list[list[int]] = []
     for span in sorted(hit.spans, key=lambda s: (s.start, s.end)):

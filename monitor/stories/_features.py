@@ -14,13 +14,16 @@ import re
 from collections import Counter
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from monitor.stories._text import feature_hash, words
 
 # A capitalised word (possessive 's dropped), not glued to a preceding letter or digit.
 _CAP_WORD = re.compile(r"(?<![\w'-])((?:[A-Z]\.){2,}|[A-Z][A-Za-z-]*[A-Za-z]|[A-Z]{2,})(?:'s)?(?![\w-])")
 
 # Capitalised words that do not name anything: sentence openers, titles of address, calendar words.
-_NOT_NAMES = frozenset(
+_NOT_NAMES_TEXT = (
     """a about above according across after again against all almost along already also although always
     among an and another any anyone are around as at back be because been before being below between both
     but by can could did do does during each earlier either even ever every few first for from further
@@ -33,16 +36,18 @@ _NOT_NAMES = frozenset(
     your yesterday tomorrow monday tuesday wednesday thursday friday saturday sunday january february
     march april june july august september october november december mr mrs ms dr sen rep gov gen lt
     col sgt st jr sr inc ltd co corp photo image video getty images ap reuters afp updated update
-    editor's note story highlights click here watch share tweet email advertisement related cnn""".split()
+    editor's note story highlights click here watch share tweet email advertisement related cnn"""
 )
+_NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 
-_STOP_TERMS = frozenset(
+_STOP_TERMS_TEXT = (
     """a about after again against all also an and any are as at be because been before but by can could
     did do does for from had has have he her his how if in into is it its just more most new no not now of
     on one only or other our out over said says she so some than that the their them then there these
     they this to up us was we were what when where which while who will with would you year years two
-    three four five first last week day days told says say may could people time state states""".split()
+    three four five first last week day days told says say may could people time state states"""
 )
+_STOP_TERMS = frozenset(_STOP_TERMS_TEXT.split())
 
 
 def entity_counts(text: str) -> Counter[str]:
@@ -92,12 +97,18 @@ class DocumentFrequencies:
     The +10 keeps a young index from treating every feature as maximally rare.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_features: int = 1_000_000) -> None:
         self.n_docs = 0
+        self.max_features = max_features
         self._df: dict[int, int] = {}
 
     def idf(self, feature: int) -> float:
         return math.log((self.n_docs + 10) / (self._df.get(feature, 0) + 1))
+
+    def idfs(self, features: list[int]) -> npt.NDArray[np.float64]:
+        get = self._df.get
+        df = np.fromiter((get(f, 0) for f in features), dtype=np.float64, count=len(features))
+        return np.log((self.n_docs + 10) / (df + 1.0))
 
     def df(self, feature: int) -> int:
         return self._df.get(feature, 0)
@@ -107,6 +118,13 @@ class DocumentFrequencies:
         df = self._df
         for f in features:
             df[f] = df.get(f, 0) + 1
+        if len(df) > self.max_features:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Forget features seen only once (most of any vocabulary): the table stays bounded in a
+        long-running daemon, and such a feature simply reads as unseen (a slightly higher IDF)."""
+        self._df = {f: n for f, n in self._df.items() if n > 1}
 
     def to_state(self) -> dict[str, Any]:
         return {"n_docs": self.n_docs, "df": self._df}

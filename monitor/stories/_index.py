@@ -19,15 +19,19 @@ between instances, and an instance is not thread-safe (the daemon owns one).
 from __future__ import annotations
 
 import heapq
-import math
+from array import array
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from os import PathLike
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 from monitor.log import get_logger
+from monitor.stories._copies import CopyIndex, copy_score
 from monitor.stories._features import (
     DocumentFrequencies,
     entity_counts,
@@ -35,7 +39,8 @@ from monitor.stories._features import (
     lede_terms,
     term_feature,
 )
-from monitor.stories._minhash import U32, LshTable, MinHasher, jaccard
+from monitor.stories._minhash import U32, MinHasher
+from monitor.stories._state import export_state, import_state
 from monitor.stories._stoplist import SentenceStoplist
 from monitor.stories._text import U64, analyse, sequence_hash, shingle_hashes
 from monitor.stories._types import (
@@ -59,7 +64,8 @@ class _Doc:
     story: int
     copy_of: int | None
     sig: U32
-    sents: npt.NDArray[np.uint64]  # sorted, non-stop-listed sentence hashes
+    sents: U64  # sorted, non-stop-listed sentence hashes
+    indexed: U64  # the ones put in the sentence index (lead + hash-chosen sample)
     body_hash: int
     feats: U64  # sorted feature hashes
     weights: F32  # aligned with feats
@@ -95,30 +101,25 @@ class StoryIndex:
         story_threshold: float | None = None,
     ) -> None:
         cfg = config or StoryConfig()
-        overrides = {
-            k: v
-            for k, v in (
-                ("window", window),
-                ("copy_threshold", copy_threshold),
-                ("story_threshold", story_threshold),
-            )
-            if v is not None
-        }
-        self.config = cfg = replace(cfg, **overrides) if overrides else cfg
+        if window is not None:
+            cfg = replace(cfg, window=window)
+        if copy_threshold is not None:
+            cfg = replace(cfg, copy_threshold=copy_threshold)
+        if story_threshold is not None:
+            cfg = replace(cfg, story_threshold=story_threshold)
+        self.config = cfg
         self._window_s = cfg.window.total_seconds()
         self._hasher = MinHasher(num_perm=cfg.num_perm)
-        self._lsh = LshTable(bands=cfg.lsh_bands, rows=cfg.lsh_rows)
+        self._copies = CopyIndex(cfg)
         self._stoplist = SentenceStoplist(
             min_stories=cfg.stoplist_min_stories,
             width_bits=cfg.stoplist_width_bits,
             decay_every=cfg.stoplist_decay_every,
         )
-        self._df = DocumentFrequencies()
+        self._df = DocumentFrequencies(max_features=cfg.df_max_features)
         self._docs: dict[int, _Doc] = {}
         self._stories: dict[int, _StoryRec] = {}
-        self._sentence_index: dict[int, int | list[int]] = {}
-        self._body_index: dict[int, int] = {}
-        self._postings: dict[int, list[int]] = {}
+        self._postings: dict[int, array[int]] = {}
         self._heap: list[tuple[float, int]] = []
         self._seq = 0
 
@@ -151,17 +152,23 @@ class StoryIndex:
         touched: set[int] = set()
         for doc in dropped:
             self._unindex(doc)
-            touched.update(int(f) for f in doc.feats)
+            if doc.copy_of is None:
+                touched.update(doc.feats.tolist())
+        # Postings are in arrival order, so the dropped articles are (nearly always) a prefix: trim it.
+        # A straggler further in is skipped at query time and trimmed once it reaches the front.
         alive = self._docs
+        postings = self._postings
         for feature in touched:
-            plist = self._postings.get(feature)
+            plist = postings.get(feature)
             if plist is None:
                 continue
-            kept = [a for a in plist if a in alive]
-            if kept:
-                self._postings[feature] = kept
-            else:
-                del self._postings[feature]
+            start = 0
+            while start < len(plist) and plist[start] not in alive:
+                start += 1
+            if start == len(plist):
+                del postings[feature]
+            elif start:
+                del plist[:start]
         log.debug("stories.pruned", dropped=len(dropped), kept=len(self._docs))
         return len(dropped)
 
@@ -184,6 +191,23 @@ class StoryIndex:
         doc = self._docs.get(article_id)
         return doc.story if doc else None
 
+    def to_state(self) -> dict[str, npt.NDArray[Any]]:
+        """The whole index as a dict of numpy arrays (see :meth:`save`)."""
+        return export_state(self)
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, npt.NDArray[Any]]) -> StoryIndex:
+        return import_state(state)
+
+    def save(self, file: str | PathLike[str] | BinaryIO) -> None:
+        """Write the state with ``numpy.savez_compressed`` (no pickle): window, IDF and stop-list."""
+        np.savez_compressed(file, **self.to_state())  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, file: str | PathLike[str] | BinaryIO) -> StoryIndex:
+        with np.load(file, allow_pickle=False) as data:
+            return import_state({k: data[k] for k in data.files})
+
     def __len__(self) -> int:
         return len(self._docs)
 
@@ -201,7 +225,8 @@ class StoryIndex:
             raise ValueError(f"article {article.id} is already in the index")
         cfg = self.config
         ts = _ts(article.published)
-        view = analyse(article.body if article.body.strip() else article.title, min_words=cfg.min_sentence_words)
+        text = article.body if article.body.strip() else article.title  # title-only feed items
+        view = analyse(text, min_words=cfg.min_sentence_words)
         hashed = view.sent_hash != 0
         keep = np.ones(len(view.sentences), dtype=np.bool_)
         keep[hashed] = ~self._stoplist.stopped(view.sent_hash[hashed])
@@ -215,21 +240,25 @@ class StoryIndex:
         sig = self._hasher.signature(shingle_hashes(token_h, cfg.shingle_size))
         sents = np.unique(view.sent_hash[hashed & keep])
         body_hash = sequence_hash(token_h)
-        lsh_keys = self._lsh.keys(sig)
-
-        ent_text = " . ".join(kept_texts)
-        ents = entity_counts(ent_text[: cfg.entity_chars] if cfg.entity_chars else ent_text)
-        terms = lede_terms(article.title, tokens, lede_words=cfg.lede_words)
-        feats, weights = self._features(ents, terms)
-        norm = float(np.sqrt(np.dot(weights, weights))) or 1.0
+        lsh_keys = self._copies.lsh.keys(sig)
 
         score = 0.0
+        twin: _Doc | None = None
         if forced is not None:
             story_id, copy_of = forced
         else:
-            copy_of, copy_story, score = self._find_copy(ts, sig, sents, body_hash, lsh_keys)
-            if copy_story is not None:
-                story_id = copy_story
+            copy_of, twin, score = self._find_copy(ts, sig, sents, body_hash, lsh_keys)
+        if twin is not None:  # a copy shares its original's features: no need to extract them again
+            feats, weights, norm = twin.feats, twin.weights, twin.norm
+        else:
+            ent_text = " . ".join(kept_texts)
+            ents = entity_counts(ent_text[: cfg.entity_chars] if cfg.entity_chars else ent_text)
+            terms = lede_terms(article.title, tokens, lede_words=cfg.lede_words)
+            feats, weights = self._features(ents, terms)
+            norm = float(np.sqrt(np.dot(weights, weights))) or 1.0
+        if forced is None:
+            if twin is not None:
+                story_id = twin.story
             else:
                 best, score = self._find_story(ts, feats, weights, norm)
                 story_id = best if best is not None else article.id
@@ -247,6 +276,7 @@ class StoryIndex:
             copy_of,
             sig,
             sents,
+            self._copies.sampled(view.sent_hash[hashed & keep]),
             body_hash,
             feats,
             weights,
@@ -255,7 +285,7 @@ class StoryIndex:
         )
         self._docs[article.id] = doc
         heapq.heappush(self._heap, (ts, article.id))
-        self._index(doc, lsh_keys, view.sent_hash[hashed & keep])
+        self._index(doc, lsh_keys)
         is_new = story_id not in self._stories
         if is_new:
             self._stories[story_id] = _StoryRec(story_id, article.published, article.published)
@@ -267,74 +297,51 @@ class StoryIndex:
 
     def _features(self, ents: Counter[str], terms: set[str]) -> tuple[U64, F32]:
         """Feature hashes (sorted) and weights: IDF times the type weight (times 1 + log tf for
-        entities, so that the people a story is about outweigh those it mentions once)."""
+        entities when ``entity_tf``). Entities are ranked by count x IDF and the top ones kept."""
         cfg = self.config
-        idf = self._df.idf
-        weights: dict[int, float] = {}
-        cands = [(entity_feature(e), n) for e, n in ents.most_common(3 * cfg.max_entities)]
-        scored = sorted(((n * idf(f), f, n) for f, n in cands), reverse=True)[: cfg.max_entities]
-        for _, f, n in scored:
-            tf = 1.0 + math.log(n) if cfg.entity_tf else 1.0
-            weights[f] = idf(f) * cfg.entity_weight * tf
-        for t in terms:
-            f = term_feature(t)
-            weights[f] = max(weights.get(f, 0.0), idf(f) * cfg.term_weight)
-        feats = np.fromiter(weights, dtype=np.uint64, count=len(weights))
+        top = ents.most_common(2 * cfg.max_entities)
+        ent_f = [entity_feature(e) for e, _ in top]
+        term_f = [term_feature(t) for t in terms]
+        idf = self._df.idfs(ent_f + term_f)
+        counts = np.array([n for _, n in top], dtype=np.float64)
+        ent_idf = idf[: len(ent_f)]
+        keep = np.argsort(-(counts * ent_idf), kind="stable")[: cfg.max_entities]
+        ent_w = ent_idf[keep] * cfg.entity_weight
+        if cfg.entity_tf:
+            ent_w = ent_w * (1.0 + np.log(counts[keep]))
+        feats = np.concatenate(
+            [np.array(ent_f, dtype=np.uint64)[keep], np.array(term_f, dtype=np.uint64)]
+        )
+        weights = np.concatenate([ent_w, idf[len(ent_f) :] * cfg.term_weight]).astype(np.float32)
         order = np.argsort(feats)
-        w = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
-        return feats[order], w[order]
+        return feats[order], weights[order]
 
     def _in_window(self, doc: _Doc, ts: float) -> bool:
         return abs(doc.ts - ts) <= self._window_s
 
     def _find_copy(
-        self,
-        ts: float,
-        sig: U32,
-        sents: npt.NDArray[np.uint64],
-        body_hash: int,
-        lsh_keys: list[int],
-    ) -> tuple[int | None, int | None, float]:
-        """(copy_of, story of the original, score), or (None, None, best score) when not a copy."""
-        cfg = self.config
-        same = self._body_index.get(body_hash)
+        self, ts: float, sig: U32, sents: U64, body_hash: int, lsh_keys: list[int]
+    ) -> tuple[int | None, _Doc | None, float]:
+        """(copy_of, the matched article, score), or (None, None, best score) when not a copy."""
+        same = self._copies.same_body(body_hash)
         if same is not None and self._in_window(self._docs[same], ts):
-            doc = self._docs[same]
-            return (doc.copy_of if doc.copy_of is not None else doc.id), doc.story, 1.0
-        votes = self._lsh.query(lsh_keys)
-        index = self._sentence_index
-        for h in sents.tolist():
-            cur = index.get(h)
-            if cur is None:
-                continue
-            for other in [cur] if isinstance(cur, int) else cur:
-                votes[other] = votes.get(other, 0) + 1
-        if not votes:
-            return None, None, 0.0
-        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.copy_max_candidates]
+            twin = self._docs[same]
+            return (twin.copy_of if twin.copy_of is not None else twin.id), twin, 1.0
         best: _Doc | None = None
         best_score = 0.0
         near_miss = 0.0
-        for other, _ in ranked:
+        for other in self._copies.candidates(lsh_keys, sents):
             doc = self._docs.get(other)
             if doc is None or not self._in_window(doc, ts):
                 continue
-            score = jaccard(sig, doc.sig)
-            is_copy = score >= cfg.copy_threshold
-            if len(sents) and len(doc.sents):
-                shared = len(np.intersect1d(sents, doc.sents, assume_unique=True))
-                containment = shared / min(len(sents), len(doc.sents))
-                if shared >= cfg.copy_min_shared_sentences and containment >= cfg.copy_containment:
-                    is_copy = True
-                    score = max(score, containment)
+            is_copy, score = copy_score(self.config, sig, sents, doc.sig, doc.sents)
             if not is_copy:
                 near_miss = max(near_miss, score)
             elif score > best_score or (score == best_score and best is not None and doc.seq < best.seq):
                 best, best_score = doc, score
         if best is None:
             return None, None, near_miss
-        root = best.copy_of if best.copy_of is not None else best.id
-        return root, best.story, best_score
+        return (best.copy_of if best.copy_of is not None else best.id), best, best_score
 
     def _find_story(self, ts: float, feats: U64, weights: F32, norm: float) -> tuple[int | None, float]:
         """Best story by single link: the most similar article of the window, if similar enough.
@@ -352,22 +359,26 @@ class StoryIndex:
             if plist and w >= cfg.min_idf:
                 query.append((len(plist), w, plist))
         query.sort(key=lambda q: q[0])
-        acc: dict[int, float] = {}
+        tails: list[npt.NDArray[np.int64]] = []
+        w2s: list[float] = []
         budget = cfg.postings_budget
         for _, w, plist in query:
             if budget <= 0:
                 break
-            tail = plist[-cfg.max_postings_scanned :]
+            tail = np.frombuffer(plist, dtype=np.int64)[-cfg.max_postings_scanned :]
             budget -= len(tail)
-            w2 = w * w
-            for other in tail:
-                acc[other] = acc.get(other, 0.0) + w2
-        if not acc:
+            tails.append(tail)
+            w2s.append(w * w)
+        if not tails:
             return None, 0.0
-        top = sorted(acc.items(), key=lambda kv: -kv[1])[: cfg.rescored_candidates]
-        best_story: int | None = None
-        best = 0.0
-        for other, _ in top:
+        counts = np.fromiter(map(len, tails), dtype=np.int64, count=len(tails))
+        ids = np.concatenate(tails)
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        acc = np.bincount(inverse, weights=np.repeat(np.array(w2s), counts))
+        k = cfg.rescored_candidates
+        top = uniq[np.argpartition(-acc, k)[:k]] if len(uniq) > k else uniq
+        per_story: dict[int, list[float]] = {}
+        for other in top.tolist():
             doc = docs.get(other)
             if doc is None or not self._in_window(doc, ts):
                 continue
@@ -375,65 +386,37 @@ class StoryIndex:
             idx[idx >= len(doc.feats)] = 0
             shared = doc.feats[idx] == feats
             dot = float(np.dot(weights[shared], doc.weights[idx[shared]]))
-            sim = dot / (norm * doc.norm)
-            if sim > best:
-                best, best_story = sim, doc.story
+            per_story.setdefault(doc.story, []).append(dot / (norm * doc.norm))
+        best_story: int | None = None
+        best = 0.0
+        for story, sims in per_story.items():
+            sims.sort(reverse=True)
+            score = sims[0] + cfg.second_link_weight * (sims[1] if len(sims) > 1 else 0.0)
+            if score > best:
+                best, best_story = score, story
         if best >= cfg.story_threshold:
             return best_story, best
         return None, best
 
     # -- indexing -------------------------------------------------------------------------------------
 
-    def _sampled(self, ordered: npt.NDArray[np.uint64]) -> list[int]:
-        """The sentence hashes put in the sentence index: the lead, and a hash-chosen sample.
-
-        Sampling by hash value is consistent across articles, so a sentence two texts share is sampled
-        in both or in neither; a trimmed copy of 20 sentences still shares about 5 sampled ones.
-        """
-        cfg = self.config
-        lead = ordered[: cfg.lead_sentences_indexed]
-        sample = ordered[ordered % np.uint64(cfg.sentence_sample_mod) == 0]
-        return list(dict.fromkeys([*lead.tolist(), *sample.tolist()]))
-
-    def _index(self, doc: _Doc, lsh_keys: list[int], ordered: npt.NDArray[np.uint64]) -> None:
-        self._lsh.insert(doc.id, lsh_keys)
-        index = self._sentence_index
-        for h in self._sampled(ordered):
-            cur = index.get(h)
-            if cur is None:
-                index[h] = doc.id
-            elif isinstance(cur, int):
-                index[h] = [cur, doc.id]
-            else:
-                cur.append(doc.id)
-        self._body_index.setdefault(doc.body_hash, doc.id)
+    def _index(self, doc: _Doc, lsh_keys: list[int]) -> None:
+        self._copies.insert(doc.id, lsh_keys, doc.indexed, doc.body_hash)
+        if doc.copy_of is not None:
+            return  # its original is in the postings already, with the same features
         cap = self.config.max_postings_kept
         postings = self._postings
         for f in doc.feats.tolist():
             plist = postings.get(f)
             if plist is None:
-                postings[f] = [doc.id]
+                postings[f] = array("q", (doc.id,))
             else:
                 plist.append(doc.id)
                 if len(plist) > 2 * cap:
                     del plist[:-cap]
 
     def _unindex(self, doc: _Doc) -> None:
-        self._lsh.remove(doc.id, self._lsh.keys(doc.sig))
-        index = self._sentence_index
-        for h in doc.sents.tolist():
-            cur = index.get(h)
-            if cur is None:
-                continue
-            if isinstance(cur, int):
-                if cur == doc.id:
-                    del index[h]
-            elif doc.id in cur:
-                cur.remove(doc.id)
-                if len(cur) == 1:
-                    index[h] = cur[0]
-        if self._body_index.get(doc.body_hash) == doc.id:
-            del self._body_index[doc.body_hash]
+        self._copies.remove(doc.id, doc.sig, doc.indexed, doc.body_hash)
         rec = self._stories.get(doc.story)
         if rec is not None:
             rec.members.remove(doc.id)

@@ -34,24 +34,63 @@ class MinHasher:
         if len(shingles) == 0:
             return np.full(self.num_perm, _EMPTY, dtype=np.uint32)
         mixed = (np.multiply.outer(self._a, shingles) + self._b[:, None]) >> _SHIFT
-        return mixed.min(axis=1).astype(np.uint32)
+        return np.asarray(mixed.min(axis=1), dtype=np.uint32)
 
 
 def jaccard(a: U32, b: U32) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
+Buckets = dict[int, int | list[int]]
+
+
+def bucket_add(buckets: Buckets, key: int, article_id: int) -> None:
+    """Multimap insert; a bucket of one is a bare int (the common case, and much smaller)."""
+    cur = buckets.get(key)
+    if cur is None:
+        buckets[key] = article_id
+    elif isinstance(cur, int):
+        buckets[key] = [cur, article_id]
+    else:
+        cur.append(article_id)
+
+
+def bucket_remove(buckets: Buckets, key: int, article_id: int) -> None:
+    cur = buckets.get(key)
+    if cur is None:
+        return
+    if isinstance(cur, int):
+        if cur == article_id:
+            del buckets[key]
+    elif article_id in cur:
+        cur.remove(article_id)
+        if len(cur) == 1:
+            buckets[key] = cur[0]
+
+
+def bucket_vote(buckets: Buckets, keys: list[int], votes: dict[int, int]) -> None:
+    """Add one vote per key to every article in that key's bucket."""
+    for key in keys:
+        cur = buckets.get(key)
+        if cur is None:
+            continue
+        if isinstance(cur, int):
+            votes[cur] = votes.get(cur, 0) + 1
+        else:
+            for other in cur:
+                votes[other] = votes.get(other, 0) + 1
+
+
 class LshTable:
     """Banded LSH: two signatures that agree on all rows of any band become candidates.
 
-    One dict holds every band (the band number is mixed into the key). A bucket holding one article is
-    stored as a bare int, which is the common case and keeps a 100,000-article window small.
+    One dict holds every band (the band number is mixed into the key).
     """
 
     def __init__(self, *, bands: int, rows: int) -> None:
         self.bands = bands
         self.rows = rows
-        self._buckets: dict[int, int | list[int]] = {}
+        self._buckets: Buckets = {}
         self._band_salt = np.arange(bands, dtype=np.uint64) * np.uint64(0xA24BAED4963EE407)
 
     def keys(self, sig: U32) -> list[int]:
@@ -63,46 +102,15 @@ class LshTable:
         return [int(k) for k in acc]
 
     def insert(self, article_id: int, keys: list[int]) -> None:
-        buckets = self._buckets
         for key in keys:
-            cur = buckets.get(key)
-            if cur is None:
-                buckets[key] = article_id
-            elif isinstance(cur, int):
-                buckets[key] = [cur, article_id]
-            else:
-                cur.append(article_id)
+            bucket_add(self._buckets, key, article_id)
 
-    def query(self, keys: list[int]) -> dict[int, int]:
-        """Candidate ids with the number of bands they share."""
-        hits: dict[int, int] = {}
-        for key in keys:
-            cur = self._buckets.get(key)
-            if cur is None:
-                continue
-            if isinstance(cur, int):
-                hits[cur] = hits.get(cur, 0) + 1
-            else:
-                for other in cur:
-                    hits[other] = hits.get(other, 0) + 1
-        return hits
+    def vote(self, keys: list[int], votes: dict[int, int]) -> None:
+        bucket_vote(self._buckets, keys, votes)
 
     def remove(self, article_id: int, keys: list[int]) -> None:
-        buckets = self._buckets
         for key in keys:
-            cur = buckets.get(key)
-            if cur is None:
-                continue
-            if isinstance(cur, int):
-                if cur == article_id:
-                    del buckets[key]
-            else:
-                try:
-                    cur.remove(article_id)
-                except ValueError:
-                    continue
-                if len(cur) == 1:
-                    buckets[key] = cur[0]
+            bucket_remove(self._buckets, key, article_id)
 
     def __len__(self) -> int:
         return len(self._buckets)

@@ -43,7 +43,7 @@ class SentenceStoplist:
         arr = np.asarray(hashes, dtype=np.uint64)
         cells = self._cells(arr)
         count = np.minimum(self._counts[0, cells[0]], self._counts[1, cells[1]])
-        return count >= self.min_stories
+        return np.asarray(count >= self.min_stories, dtype=np.bool_)
 
     def observe(self, hashes: npt.NDArray[np.uint64], story_id: int) -> None:
         """Record that these sentences appeared in an article of ``story_id``."""

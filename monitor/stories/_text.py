@@ -56,7 +56,7 @@ class _TokenHashes(dict[str, int]):
 
     def __missing__(self, key: str) -> int:
         value = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
-        if len(self) > 2_000_000:  # a bounded cache: a pathological stream must not grow it forever
+        if len(self) > 500_000:  # a bounded cache: a pathological stream must not grow it forever
             self.clear()
         self[key] = value
         return value
@@ -78,7 +78,7 @@ class _FeatureHashes(dict[str, int]):
     """Cached :func:`stable_hash` for feature strings, which repeat across articles."""
 
     def __missing__(self, key: str) -> int:
-        if len(self) > 1_000_000:
+        if len(self) > 500_000:
             self.clear()
         value = self[key] = stable_hash(key)
         return value
@@ -116,7 +116,7 @@ def shingle_hashes(hashes: U64, size: int) -> U64:
         acc = hashes[:1] * _MIX[0]
         for j in range(1, len(hashes)):
             acc = (acc ^ (acc >> _S29)) * _MIX[j % len(_MIX)] + hashes[j : j + 1]
-        return acc
+        return np.asarray(acc, dtype=np.uint64)
     acc = hashes[:n] * _MIX[0]
     for j in range(1, size):
         acc = (acc ^ (acc >> _S29)) * _MIX[j] + hashes[j : j + n]
@@ -175,8 +175,7 @@ class BodyView:
 
 
 def analyse(body: str, *, min_words: int) -> BodyView:
-    paragraphs = (p.strip() for p in normalize(body).split("\n"))
-    marked = _SENT_END.sub("\\1" + _MARK, _MARK.join(p for p in paragraphs if p))
+    marked = _SENT_END.sub("\\1" + _MARK, " ".join(normalize(body).split()))
     sentences = marked.split(_MARK)
     raw = _TOKEN_OR_MARK.findall(marked.lower())
     marks = [i for i, t in enumerate(raw) if t == _MARK]

@@ -105,18 +105,20 @@ class StoryConfig:
     lead_sentences_indexed: int = 2
     min_sentence_words: int = 4
     # stories
-    story_threshold: float = 0.3
+    story_threshold: float = 0.13
     entity_weight: float = 1.0
-    term_weight: float = 1.0
-    lede_words: int = 60
+    term_weight: float = 2.0
+    lede_words: int = 120
     entity_chars: int = 5000
-    entity_tf: bool = True
+    entity_tf: bool = False
     max_entities: int = 30
     min_idf: float = 1.0
-    max_postings_scanned: int = 200
-    postings_budget: int = 3000
-    rescored_candidates: int = 40
+    max_postings_scanned: int = 100
+    postings_budget: int = 1500
+    rescored_candidates: int = 20
+    second_link_weight: float = 0.0
     max_postings_kept: int = 2000
+    df_max_features: int = 1_000_000
     # stop-list
     stoplist_min_stories: int = 3
     stoplist_width_bits: int = 22

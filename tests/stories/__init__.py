@@ -1,0 +1,1 @@
+"""Tests of copy detection and story grouping (monitor.stories), on texts written for them."""
