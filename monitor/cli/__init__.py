@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from monitor import log as logmod
-from monitor.cli import _db, _hits, _normalize, _run, _sources, _watchlists
+from monitor.cli import _db, _hits, _normalize, _run, _search, _sources, _watchlists
 from monitor.cli._common import State
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ def _root(
 app.command("run")(_run.run)
 app.command("normalize")(_normalize.normalize)
 app.command("export")(_normalize.export)
+app.command("search")(_search.search)
 app.add_typer(_db.app, name="db")
 app.add_typer(_sources.app, name="source")
 app.add_typer(_watchlists.app, name="watchlist")
