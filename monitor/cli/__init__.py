@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from monitor import log as logmod
-from monitor.cli import _db, _hits, _normalize, _run, _search, _sources, _watchlists
+from monitor.cli import _alerts, _db, _hits, _normalize, _run, _search, _sources, _watchlists
 from monitor.cli._common import State
 
 app = typer.Typer(
@@ -50,7 +50,7 @@ app.add_typer(_db.app, name="db")
 app.add_typer(_sources.app, name="source")
 app.add_typer(_watchlists.app, name="watchlist")
 app.add_typer(_hits.hits_app, name="hits")
-app.add_typer(_hits.alerts_app, name="alerts")
+app.add_typer(_alerts.app, name="alerts")
 
 
 def main() -> None:

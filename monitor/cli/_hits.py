@@ -1,4 +1,4 @@
-"""``monitor hits`` and ``monitor alerts``: what matched, and what was delivered."""
+"""``monitor hits``: what matched (the outbox commands are in ``_alerts``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import typer
 from monitor.cli._common import ConfigOption, JsonOption, emit_json, fail, now, open_store, table
 
 hits_app = typer.Typer(help="Watchlist hits.", no_args_is_help=True)
-alerts_app = typer.Typer(help="The alert outbox.", no_args_is_help=True)
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -46,43 +45,3 @@ def hits_ls(
         ("WHEN", "WATCHLIST", "TITLE", "SNIPPET"),
         [(r.matched_at.strftime("%Y-%m-%d %H:%M"), r.watchlist, r.title[:60], r.snippet[:80]) for r in rows],
     )
-
-
-@alerts_app.command("ls")
-def alerts_ls(
-    ctx: typer.Context,
-    failed: Annotated[bool, typer.Option("--failed", help="Only alerts that failed permanently.")] = False,
-    pending: Annotated[bool, typer.Option("--pending", help="Only alerts not delivered yet.")] = False,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
-    json_out: JsonOption = False,
-    config: ConfigOption = None,
-) -> None:
-    """List alerts in the outbox. Example: monitor alerts ls --failed"""
-    status = "failed" if failed else "pending" if pending else None
-    with open_store(ctx, config) as store:
-        rows = store.list_alerts(status=status, limit=limit)
-    if json_out:
-        emit_json(rows)
-        return
-    table(
-        ("ID", "STATUS", "CHANNEL", "WATCHLIST", "TRIES", "TITLE", "LAST ERROR"),
-        [
-            (r.id, r.status, r.channel, r.watchlist, r.attempts, r.title[:50], (r.last_error or "-")[:60])
-            for r in rows
-        ],
-    )
-
-
-@alerts_app.command("retry")
-def alerts_retry(
-    ctx: typer.Context,
-    ids: Annotated[list[int] | None, typer.Argument(help="Alert ids to re-queue.")] = None,
-    all_failed: Annotated[bool, typer.Option("--all-failed", help="Re-queue every failed alert.")] = False,
-    config: ConfigOption = None,
-) -> None:
-    """Re-queue failed alerts. Example: monitor alerts retry --all-failed"""
-    if not ids and not all_failed:
-        fail("give alert ids or --all-failed", code=2)
-    with open_store(ctx, config) as store:
-        n = store.requeue_failed(ids=None if all_failed else ids, now=now())
-    typer.echo(f"re-queued {n} alert(s)")

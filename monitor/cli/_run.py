@@ -50,6 +50,8 @@ def run(
                     alerts_sent=report.dispatch.sent,
                     alerts_retrying=report.dispatch.retried,
                     alerts_failed=report.dispatch.failed,
+                    alerts_waiting_retry=report.dispatch.waiting_retry,
+                    alerts_waiting_digest=report.dispatch.waiting_digest,
                 )
             else:
                 await daemon.run_forever()

@@ -83,7 +83,9 @@ class Daemon:
             clock=clock,
             observer=self.metrics,
         )
-        self.dispatcher = Dispatcher(store=self.store, notifiers=self.notifiers, clock=clock)
+        self.dispatcher = Dispatcher.from_settings(
+            settings, store=self.store, notifiers=self.notifiers, clock=clock
+        )
         self._watchlists_version: tuple[int, str | None] | None = None
         self._stop = asyncio.Event()
         self._queue: asyncio.Queue[SourceRow] = asyncio.Queue()

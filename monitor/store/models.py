@@ -158,7 +158,10 @@ class Alert(Base):
     """
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_alerts_due", "status", "next_attempt_at"),
+        Index("ix_alerts_channel_due", "channel", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -176,4 +179,34 @@ class Alert(Base):
     external_id: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    # The digest this row was sealed into (mode "digest", or held by quiet hours); NULL until then.
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"), index=True)
+
+
+class Digest(Base):
+    """One digest message of one channel, sealed before it is sent.
+
+    Sealing (inserting this row and pointing its alerts at it) happens in one transaction, so which rows
+    a digest covers is decided once: a crash before, during or after the send re-sends the same rows
+    under the same ``idempotency_key`` (derived from channel and period end), never loses or splits them.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (Index("ix_digests_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    channel: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[datetime] = mapped_column()
+    period_end: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column()
