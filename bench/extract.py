@@ -23,15 +23,25 @@ prints them, title and date from its metadata), run on the same pages in the sam
 * pages/s: pages divided by the CPU time of this process spent in the extractor (per core, so other
   work on the machine does not distort it); wall-clock figures are printed too.
 
-Usage: ``.venv/bin/python bench/extract.py [--corpus PATH] [--limit N] [--quick]``. The last line of output
-is one JSON object with the headline figures.
+Feed fragments (``monitor.extract.normalize_fragment``, the fast path for article HTML carried in a feed's
+``content:encoded``): articles of ``news-articles.jsonl.gz`` (see the corpora README; generated text when it
+is absent) rendered as ~3 KB HTML fragments (paragraphs, inline links and emphasis, a ``<br>``, a list,
+an image and a script to drop), normalised one after the other; ``fragments_per_s`` is fragments per
+second of CPU time. The naive baseline is what the pipeline did before the fast path existed: wrap the
+fragment in a page and run ``extract_html`` on it (on a sample, it is slow); the ratio is printed.
+
+Usage: ``.venv/bin/python bench/extract.py [--corpus PATH] [--news PATH] [--limit N] [--quick]``. The last
+line of output is one JSON object with the headline figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
+import html
 import json
+import random
 import re
 import sys
 import time
@@ -45,11 +55,15 @@ from typing import Any
 
 import trafilatura
 
-from monitor.extract import ExtractionError, extract_html
+from monitor.extract import ExtractionError, extract_html, normalize_fragment
 
 _REPO = Path(__file__).resolve().parent.parent
 _DEFAULT_CORPUS = _REPO / ".." / "shared" / "corpora" / "wcxb-dev-articles"
+_DEFAULT_NEWS = _REPO / ".." / "shared" / "corpora" / "news-articles.jsonl.gz"
 _QUICK_PAGES = 80
+_FRAGMENTS, _QUICK_FRAGMENTS = 3000, 500
+_BASELINE_FRAGMENTS = 150  # the page pipeline is slow: a sample is enough for its rate
+_FRAGMENT_CHARS = (2500, 3500)  # "~3 KB", as feed items with the full article are
 _TOKEN = re.compile(r"\w+")
 
 
@@ -187,6 +201,91 @@ def run(corpus: Path, limit: int | None) -> dict[str, Any]:
     }
 
 
+def _news_texts(path: Path, count: int) -> list[tuple[str, str, list[str]]]:
+    """``(title, url, paragraphs)`` of real articles, or generated ones when the corpus is absent."""
+    out: list[tuple[str, str, list[str]]] = []
+    if path.is_file():
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                row = json.loads(line)
+                paragraphs = [p.strip() for p in row["body"].split("\n") if p.strip()]
+                out.append((row["title"], row["url"], paragraphs))
+                if len(out) >= count:
+                    break
+    rng = random.Random(7)
+    words = ["council", "voted", "tram", "line", "hospital", "budget", "minister", "said", "talks", "week",
+             "plan", "city", "river", "port"]
+    while len(out) < count:
+        paragraphs = [" ".join(rng.choice(words) for _ in range(40)).capitalize() + "." for _ in range(12)]
+        out.append((f"Generated story {len(out)}", f"https://news.example/{len(out)}", paragraphs))
+    return out
+
+
+def _fragment(paragraphs: list[str], rng: random.Random) -> str | None:
+    """2.5-3.5 KB of feed-item HTML built from whole real paragraphs, with the markup feeds carry; None
+    when the article's paragraphs cannot make one (too short, or a paragraph break lost in the corpus)."""
+    parts = ["<p><img src='/lead.jpg' alt=''></p>"]
+    size = len(parts[0])
+    for index, text in enumerate(paragraphs):
+        words = html.escape(text).split(" ")
+        if len(words) > 8:  # inline markup in the middle of the paragraph
+            at = rng.randrange(1, len(words) - 3)
+            words[at] = f"<a href='https://example.org/{index}'>{words[at]}</a>"
+            words[at + 2] = f"<em>{words[at + 2]}</em>"
+        body = " ".join(words)
+        if index == 2:
+            block = f"<blockquote><p>{body}</p></blockquote>"
+        elif index == 4:
+            block = f"<ul><li>{body}</li><li>One more point.</li></ul>"
+        elif index == 5:
+            block = f"<p>{body}<br>A line after a break.</p>"
+        else:
+            block = f"<p>{body}</p>"
+        if index == 3:
+            block += "<script>window.ads = window.ads || [];</script>"
+        if size + len(block) > _FRAGMENT_CHARS[1]:
+            break
+        parts.append(block)
+        size += len(block) + 1
+    return "\n".join(parts) if size >= _FRAGMENT_CHARS[0] else None
+
+
+def run_fragments(news: Path, count: int, fetched_at: datetime) -> dict[str, Any]:
+    rng = random.Random(11)
+    fragments: list[tuple[str, str, str]] = []
+    for title, url, paragraphs in _news_texts(news, count * 2):
+        fragment = _fragment(paragraphs, rng)
+        if fragment is not None:
+            fragments.append((title, url, fragment))
+            if len(fragments) == count:
+                break
+    published = fetched_at.replace(microsecond=0)
+    failures = 0
+    cpu = time.process_time()
+    for title, url, fragment in fragments:
+        try:
+            normalize_fragment(fragment, url=url, fetched_at=fetched_at, title=title, published=published)
+        except ExtractionError:
+            failures += 1
+    fast_s = time.process_time() - cpu
+    sample = fragments[:_BASELINE_FRAGMENTS]
+    cpu = time.process_time()
+    for title, url, fragment in sample:
+        page = (f"<html><head><title>{html.escape(title)}</title></head><body><article>"
+                f"<h1>{html.escape(title)}</h1>{fragment}</article></body></html>").encode()
+        with contextlib.suppress(ExtractionError):
+            extract_html(page, url=url, fetched_at=fetched_at, feed_title=title, feed_published=published)
+    slow_s = time.process_time() - cpu
+    rate = len(fragments) / fast_s if fast_s else 0.0
+    base_rate = len(sample) / slow_s if slow_s else 0.0
+    mean_chars = sum(len(f) for _, _, f in fragments) / len(fragments) if fragments else 0.0
+    print(f"\n== feed fragments: {len(fragments)} fragments, mean {mean_chars:.0f} characters of HTML")
+    print(f"  normalize_fragment  {rate:.0f} fragments/s per core (CPU time), {failures} failures")
+    print(f"  baseline: wrapped in a page through extract_html  {base_rate:.1f} fragments/s "
+          f"({len(sample)} fragments)  ratio {rate / base_rate if base_rate else 0.0:.0f}x")
+    return {"fragments_per_s": round(rate, 1)}
+
+
 def _print(score: Score) -> None:
     print(f"\n== {score.name}: {score.pages} pages")
     print(f"  body   P {score.mean(score.precision):.4f}  R {score.mean(score.recall):.4f}  "
@@ -205,6 +304,8 @@ def _print(score: Score) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--corpus", type=Path, default=_DEFAULT_CORPUS)
+    parser.add_argument("--news", type=Path, default=_DEFAULT_NEWS,
+                        help="news-articles.jsonl.gz, the text of the feed fragments")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N pages")
     parser.add_argument("--quick", action="store_true", help=f"the first {_QUICK_PAGES} pages only")
     args = parser.parse_args(argv)
@@ -215,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     limit = args.limit if args.limit is not None else (_QUICK_PAGES if args.quick else None)
     print(f"corpus {corpus}  pages {'all' if limit is None else limit}  (started {date.today()})")
     result = run(corpus, limit)
+    result.update(run_fragments(args.news.resolve(), _QUICK_FRAGMENTS if args.quick else _FRAGMENTS,
+                                datetime.now(UTC)))
     print(json.dumps(result))
     return 0
 

@@ -96,6 +96,8 @@ _SOURCE = re.compile(
     r"|^sources?\s+[\w.&'-]+(?:\s*,\s*[\w.&'-]+)+\.?$",
     re.I,
 )
+# The footer WordPress appends to every feed item: "The post <title> appeared first on <site>."
+_FEED_FOOTER = re.compile(r"^the (?:post|article) .{1,400} appeared first on .{1,200}$", re.I)
 _LIST_MARKER = re.compile(r"^(?:[-*•▪►●◦]\s+)+")
 _COMMENTS_HEADING = re.compile(
     r"^(?:comments?|leave a (?:comment|reply)|\d+ comments?|post a comment"
@@ -148,6 +150,8 @@ def is_boilerplate(line: str) -> bool:
         return True  # separators, ornaments, lone punctuation
     lower = line.lower()
     if _has_markup(line, lower):
+        return True
+    if "appeared first on" in lower and _FEED_FOOTER.match(line):
         return True
     words = line.count(" ") + 1
     if words <= 60 and (

@@ -77,8 +77,5 @@ def clean_paragraphs(
     if cut_trailing_sections:
         lines = _truncate_at_section_end(lines)
     lines = [line for line in lines if not is_boilerplate(line)]
-    if title:
-        title_key = paragraph_key(normalize_line(title, repair_dashes=False))
-        if title_key:
-            lines = [line for line in lines if paragraph_key(line) != title_key]
-    return tuple(dedupe(lines))
+    title_key = paragraph_key(normalize_line(title, repair_dashes=False)) if title else None
+    return tuple(dedupe(lines, drop_key=title_key or None))

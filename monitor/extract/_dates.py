@@ -11,13 +11,17 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
+from monitor.core.types import DateSource
+
 __all__ = [
     "MIN_YEAR",
+    "choose_text_date",
     "date_in_url",
     "dates_in_text",
     "latest_allowed",
     "parse_date_line",
     "publisher_date",
+    "written_dates",
 ]
 
 MIN_YEAR = 1995  # nothing we monitor was published on the web before this
@@ -35,6 +39,7 @@ _MDY = re.compile(_WEEKDAY + _MON + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:19|20
 _DMY = re.compile(
     _WEEKDAY + r"\b(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?" + _MON + r",?\s+((?:19|20)\d\d)\b", re.I
 )
+_DIGIT = re.compile(r"\d")
 _ISO = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b")
 _SLASH = re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2((?:19|20)\d\d)\b")
 
@@ -46,8 +51,11 @@ _DATE_LINE = re.compile(
 )
 
 # Dates in URL paths: /2022/01/25/, /2022-01-25-, _20220125_ ...
+_DATE_LINE_SCAN = 12  # a standalone dateline sits near the top; further down a date line is an event
 _URL_YMD = re.compile(r"(?<!\d)((?:19|20)\d\d)[/_-](0?[1-9]|1[0-2])[/_-](0?[1-9]|[12]\d|3[01])(?!\d)")
 _URL_COMPACT = re.compile(r"(?<![\d])((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?![\d])")
+# /2023/october/03/
+_URL_NAMED = re.compile(r"/((?:19|20)\d\d)/" + _MON + r"/(0?[1-9]|[12]\d|3[01])(?=/)", re.I)
 
 
 def _make(year: int, month: int, day: int) -> date | None:
@@ -68,32 +76,45 @@ def dates_in_text(text: str) -> Iterator[tuple[int, date]]:
     English month names, ISO dates and numeric d/m/y. Numeric dates are read month-first (US) unless the
     first number cannot be a month: the ambiguity is real, and US-style pages dominate what we measured.
     """
-    found: list[tuple[int, date]] = []
+    for offset, value, _other in written_dates(text):
+        yield offset, value
+
+
+def written_dates(text: str) -> list[tuple[int, date, date | None]]:
+    """Like ``dates_in_text``, with the other reading of an ambiguous numeric date (``03/10/2023``: 10
+    March or 3 October) as a third element, None when the date can be read only one way. A caller that
+    has other evidence (the page's metadata, its URL) can then pick the reading that agrees with it."""
+    found: list[tuple[int, date, date | None]] = []
+    has_digit_year = "19" in text or "20" in text
+    if not has_digit_year:
+        return found
     for match in _MDY.finditer(text):
         value = _make(int(match.group(3)), _month(match.group(1)), int(match.group(2)))
         if value:
-            found.append((match.start(), value))
+            found.append((match.start(), value, None))
     for match in _DMY.finditer(text):
         value = _make(int(match.group(3)), _month(match.group(2)), int(match.group(1)))
         if value:
-            found.append((match.start(), value))
+            found.append((match.start(), value, None))
     for match in _ISO.finditer(text):
         value = _make(int(match.group(1)), int(match.group(2)), int(match.group(3)))
         if value:
-            found.append((match.start(), value))
+            found.append((match.start(), value, None))
     for match in _SLASH.finditer(text):
         first, second, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
         dot = match.group(2) == "."  # 28.09.2021 is day-first everywhere it is written
         value = _make(year, second, first) if dot or first > 12 else _make(year, first, second)
         if value:
-            found.append((match.start(), value))
+            ambiguous = first != second and first <= 12 and second <= 12
+            other = (_make(year, first, second) if dot else _make(year, second, first)) if ambiguous else None
+            found.append((match.start(), value, other))
     found.sort(key=lambda item: item[0])
-    yield from found
+    return found
 
 
 def parse_date_line(line: str) -> date | None:
     """The date if ``line`` is nothing but a (possibly labelled, possibly timed) date, else None."""
-    if len(line) > 70 or not any(ch.isdigit() for ch in line):
+    if len(line) > 70 or not _DIGIT.search(line):
         return None
     match = _DATE_LINE.match(line)
     if not match:
@@ -118,6 +139,9 @@ def date_in_url(url: str | None) -> date | None:
             value = _make(int(match.group(1)), int(match.group(2)), int(match.group(3)))
             if value:
                 return value
+    match = _URL_NAMED.search(path)
+    if match:
+        return _make(int(match.group(1)), _month(match.group(2)), int(match.group(3)))
     return None
 
 
@@ -143,3 +167,28 @@ def publisher_date(published: datetime, fetched_at: datetime) -> date | None:
         return None
     value = published.date()
     return value if value.year >= MIN_YEAR else None
+
+
+def choose_text_date(
+    *, published: datetime | None, stated: date | None, lines: list[str], url: str | None,
+    fetched_at: datetime,
+) -> tuple[date, DateSource]:
+    """The date of text that has no page around it (extracted text, a feed entry's content).
+
+    ``published`` (the feed's date, ``"feed"``), then ``stated`` (a header date) or a dateline standing
+    alone in the first lines (``"text"``), then a date in the URL (``"url"``), else the fetch date
+    (``"first_seen"``); never after the fetch.
+    """
+    latest = latest_allowed(fetched_at)
+    if published is not None:
+        found = publisher_date(published, fetched_at)
+        if found is not None:
+            return found, "feed"
+    dateline = next((d for d in map(parse_date_line, lines[:_DATE_LINE_SCAN]) if d is not None), None)
+    for candidate in (stated, dateline):
+        if candidate is not None and candidate <= latest:
+            return candidate, "text"
+    found = date_in_url(url)
+    if found is not None and found <= latest:
+        return found, "url"
+    return fetched_at.date(), "first_seen"

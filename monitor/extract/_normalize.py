@@ -21,6 +21,10 @@ _SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b\u2060\ufeff]")
 # C0/C1 control characters (line breaks were split off before this runs).
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The union of the three classes above: one scan tells whether any of them has work to do.
+_ODD = re.compile(
+    "[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\u00ad\u180e\u200b\u2060\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
 # A dash lost on the way leaves exactly two ASCII spaces between two words ("meeting  total unanimity").
 # Only a letter followed by a *lower-case* letter counts: a capital after a double space is more often
 # a lost sentence break, and three or more spaces are layout, not a lost character.
@@ -86,13 +90,16 @@ def _normalize_once(line: str, *, repair_dashes: bool) -> str:
     if not line.isascii() and _MOJIBAKE_HINT.search(line) and is_bad(line):
         # Mojibake first: its byte sequences include C1 "controls" that are really UTF-8 fragments.
         line = ftfy.fix_text(line, _FTFY)
-    if _INVISIBLE.search(line):
-        line = _INVISIBLE.sub("", line)
-    if _CONTROLS.search(line):
-        line = _CONTROLS.sub(" ", line)
-    if repair_dashes and "  " in line:
+    if _ODD.search(line):  # one scan for the three kinds of odd characters below (most lines have none)
+        if _INVISIBLE.search(line):
+            line = _INVISIBLE.sub("", line)
+        if _CONTROLS.search(line):
+            line = _CONTROLS.sub(" ", line)
+        if repair_dashes and "  " in line:
+            line = _LOST_DASH.sub(_dash, line)
+        line = _SPACES.sub(" ", line)
+    elif repair_dashes and "  " in line:
         line = _LOST_DASH.sub(_dash, line)
-    line = _SPACES.sub(" ", line)
     if not line.isascii() and not unicodedata.is_normalized("NFC", line):
         line = unicodedata.normalize("NFC", line)
     return " ".join(line.split())

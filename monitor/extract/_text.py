@@ -6,11 +6,11 @@ import re
 from datetime import date, datetime
 from pathlib import Path, PurePath
 
-from monitor.core.types import DateSource, NormalizedArticle
+from monitor.core.types import NormalizedArticle
 from monitor.core.urls import canonical_url
 from monitor.extract._boilerplate import is_boilerplate, strip_list_marker
 from monitor.extract._clean import clean_paragraphs
-from monitor.extract._dates import date_in_url, latest_allowed, parse_date_line, publisher_date
+from monitor.extract._dates import choose_text_date
 from monitor.extract._decode import decode_html
 from monitor.extract._errors import ExtractionError
 from monitor.extract._html import extract_html
@@ -21,7 +21,6 @@ __all__ = ["normalize_document", "normalize_text"]
 _HEADER_DATE = re.compile(r"^\d{8}$")
 _HEADER_URL = re.compile(r"^[a-z][a-z0-9+.-]*:\S+$", re.I)
 _UNKNOWN_URL = "about:blank"  # the URL line must never be empty; this says "no address known"
-_DATE_LINE_SCAN = 12  # a standalone dateline sits near the top; further down a date line is an event
 _HTML_SNIFF = re.compile(
     rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta\s|<title>|<div[\s>]|<p>", re.I
 )
@@ -36,14 +35,6 @@ def _header(lines: list[str]) -> tuple[str, date, str] | None:
     except ValueError:
         return None
     return lines[0], day, lines[2]
-
-
-def _text_date(lines: list[str]) -> date | None:
-    for line in lines[:_DATE_LINE_SCAN]:
-        found = parse_date_line(line)
-        if found is not None:
-            return found
-    return None
 
 
 def normalize_text(
@@ -76,7 +67,6 @@ def _normalize_text(
     """``normalize_text`` with a URL used only when neither the caller nor the header gives one."""
     lines = [normalize_line(raw, repair_dashes=False) for raw in split_lines(text)]
     lines = [line for line in lines if line]
-    latest = latest_allowed(fetched_at)
     header = _header(lines)
     header_date: date | None = None
     if header is not None:
@@ -99,7 +89,9 @@ def _normalize_text(
     paragraphs = clean_paragraphs(raw_body, title=title, repair_dashes=True)
     if not paragraphs:
         raise ExtractionError("no article text left after cleanup")
-    day, source = _pick_date(published, header_date, body, url, fetched_at, latest)
+    day, source = choose_text_date(
+        published=published, stated=header_date, lines=body, url=url, fetched_at=fetched_at
+    )
     return NormalizedArticle(
         title=title,
         date=day,
@@ -115,23 +107,6 @@ def _raw_body(text: str, *, skip: int) -> list[str]:
     """The raw (un-normalised) lines after the first ``skip`` non-blank lines."""
     raw = [line for line in split_lines(text) if normalize_line(line, repair_dashes=False)]
     return raw[skip:]
-
-
-def _pick_date(
-    published: datetime | None, header_date: date | None, body: list[str], url: str | None,
-    fetched_at: datetime, latest: date,
-) -> tuple[date, DateSource]:
-    if published is not None:
-        found = publisher_date(published, fetched_at)
-        if found is not None:
-            return found, "feed"
-    for candidate in (header_date, _text_date(body)):
-        if candidate is not None and candidate <= latest:
-            return candidate, "text"
-    found = date_in_url(url)
-    if found is not None and found <= latest:
-        return found, "url"
-    return fetched_at.date(), "first_seen"
 
 
 def _looks_like_html(data: bytes, content_type: str | None, path: str | None) -> bool:

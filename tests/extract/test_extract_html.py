@@ -167,3 +167,54 @@ def test_readability_fallback_when_extraction_is_short_of_the_description(fetche
 def test_nothing_usable_raises(data: bytes, fetched_at: datetime) -> None:
     with pytest.raises(ExtractionError):
         extract_html(data, url=URL, fetched_at=fetched_at)
+
+
+def test_parser_gives_html_elements_and_drops_comments() -> None:
+    from lxml.html import HtmlElement
+
+    from monitor.extract._parse import parse_html
+
+    tree = parse_html('<?xml version="1.0" encoding="utf-8"?>\n<html><body><!-- c --><form><p>x</p></form>'
+                      "<p>a\x00b</p></body></html>")
+    assert isinstance(tree, HtmlElement)
+    assert all(isinstance(e, HtmlElement) for e in tree.iter())  # form controls too: one class for all
+    assert [p.text_content() for p in tree.iter("p")] == ["x", "a\ufffdb"]
+    with pytest.raises(ExtractionError):
+        parse_html("just words, no markup")
+
+
+def test_balanced_rerun_only_when_recall_under_extracts(
+    fetched_at: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.extract._html as html_module
+
+    calls: list[bool] = []
+    real = html_module._trafilatura
+
+    def spy(tree: object, url: str, *, recall: bool) -> str:
+        calls.append(recall)
+        return real(tree, url, recall=recall)
+
+    monkeypatch.setattr(html_module, "_trafilatura", spy)
+    extract_html(page(), url=URL, fetched_at=fetched_at)
+    assert calls == [True]  # recall got all the paragraph text: no second run
+    calls.clear()
+    # A page whose story sits in a link-heavy teaser box that recall mode prunes, next to a short lead.
+    teasers = "".join(
+        f"<div class='related-posts'><p><a href='/{i}'>Story number {i} of the day about the tram works "
+        f"in the city centre and what they mean for residents and shops</a></p></div>"
+        for i in range(40)
+    )
+    extract_html(page(before=teasers), url=URL, fetched_at=fetched_at)
+    assert calls == [True, False]
+
+
+def test_extraction_in_threads_matches_sequential(fetched_at: datetime) -> None:
+    # The daemon may extract in worker threads; the parser is per thread (see monitor.extract._parse).
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = [page(paragraphs=[f"{p} Variant {i}." for p in PARAGRAPHS]) for i in range(16)]
+    expected = [extract_html(p, url=URL, fetched_at=fetched_at).to_text() for p in pages]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda p: extract_html(p, url=URL, fetched_at=fetched_at).to_text(), pages))
+    assert got == expected

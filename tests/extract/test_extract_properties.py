@@ -135,3 +135,11 @@ def test_normalize_text_is_idempotent(paragraphs: list[str], title: str | None) 
     _assert_well_formed(first.paragraphs)
     second = normalize_text(text, fetched_at=FETCHED)
     assert second.to_text() == text
+
+
+@given(st.text(max_size=60) | st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_paragraph_key_is_the_casefolded_word_sequence(text: str) -> None:
+    # The ASCII fast path must agree with the definition on every input.
+    import re
+
+    assert paragraph_key(text) == " ".join(re.findall(r"\w+", text.casefold()))
