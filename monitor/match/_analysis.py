@@ -3,24 +3,23 @@
 Per field (title, body) the text is folded and cut into words with C-level string calls. Everything a
 watchlist needs beyond word presence is computed lazily and cached, because most articles need it for
 few literals: phrase and prefix presence (one substring search in the space-joined words), word
-positions (for NEAR and ``cs()``) and original offsets (for snippets).
+positions (for NEAR and ``cs()``) and original offsets (for snippets). ``DocView`` (in ``_view``)
+puts the fields together with the keys the engine found.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Iterator
 from itertools import accumulate, compress, count, pairwise
 from operator import add, itemgetter
 
-import ahocorasick
+from monitor.match._ast import CaseTerm, Key, Near, Or, Phrase, Prefix, Query, Term
+from monitor.match._fold import OffsetMap, clean, non_ascii, replace_non_ascii
 
-from monitor.match._ast import CaseTerm, Near, Or, Phrase, Prefix, Query, Term
-from monitor.match._fold import OffsetMap, clean, replace_non_ascii
-from monitor.match._types import Document, normalize_host, normalize_language
-
-__all__ = ["DocView", "FieldText", "Span", "filter_keys", "near_spans"]
+__all__ = ["FieldText", "Span", "near_spans"]
 
 Span = tuple[int, int]  # first and last word position, inclusive
 _NONE: list[int] = []
@@ -34,11 +33,16 @@ class FieldText:
 
     __slots__ = (
         "_bigrams",
+        "_cases",
+        "_chars",
         "_distinct",
+        "_enders",
+        "_firsts",
         "_indexed",
         "_joined",
         "_map",
         "_offsets",
+        "_padded",
         "_positions",
         "_prefixes",
         "_seen",
@@ -50,15 +54,20 @@ class FieldText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.cleaned = clean(replace_non_ascii(text))
+        self._chars = non_ascii(text)
+        self.cleaned = clean(replace_non_ascii(text, self._chars))
         self.tokens = self.cleaned.split()
         self._joined: str | None = None
         self._bigrams: set[tuple[str, ...]] | None = None
+        self._firsts: dict[Key, tuple[int, int] | None] = {}
+        self._cases: dict[CaseTerm, list[tuple[int, int]]] = {}
         self._seen: dict[str, bool] = {}
         self._positions: dict[str, list[int]] = {}
         self._indexed = False
         self._prefixes: dict[str, list[int]] = {}
         self._offsets: list[int] | None = None
+        self._padded: str | None = None
+        self._enders: list[int] | None = None
         self._sentences: list[tuple[int, int]] = []  # whole sentences already found, sorted
         self._map: OffsetMap | None = None
         self._distinct: list[str] | None = None
@@ -155,12 +164,68 @@ class FieldText:
             self._offsets = list(compress(starts, parts))
         return self._offsets
 
+    def folded_span(self, first: int, last: int) -> tuple[int, int]:
+        """Folded character offsets (end exclusive) of the words ``first..last``."""
+        starts = self._starts()
+        return starts[first], starts[last] + len(self.tokens[last])
+
+    def original(self, folded_start: int, folded_end: int) -> tuple[int, int]:
+        """Original character offsets of a folded range that starts and ends at word boundaries."""
+        if self._map is None:
+            self._map = OffsetMap(self.text, self._chars)
+        return self._map.start(folded_start), self._map.end(folded_end)
+
     def original_span(self, first: int, last: int) -> tuple[int, int]:
         """Original character offsets (end exclusive) of the words ``first..last``."""
-        if self._map is None:
-            self._map = OffsetMap(self.text)
-        starts = self._starts()
-        return self._map.start(starts[first]), self._map.end(starts[last] + len(self.tokens[last]))
+        return self.original(*self.folded_span(first, last))
+
+    def padded(self) -> str:
+        """``" " + cleaned + " "``: a word is always between spaces; offsets shift by one."""
+        if self._padded is None:
+            self._padded = " " + self.cleaned + " "
+        return self._padded
+
+    def first_occurrence(self, node: Term | Phrase | Prefix) -> tuple[int, int] | None:
+        """Folded offsets of the first occurrence of a plain literal, by substring search (cached).
+
+        No word positions are needed; the needle " word" ends with a letter, which lets ``str.find``
+        skip ahead, and the character after it is checked to be a space.
+        """
+        key = node.key
+        if key in self._firsts:
+            return self._firsts[key]
+        padded = self.padded()
+        found: tuple[int, int] | None = None
+        if isinstance(node, Prefix):
+            at = padded.find(" " + node.stem)
+            if at >= 0:
+                found = (at, padded.find(" ", at + 1) - 1)
+        else:
+            found = next(_occurrences(padded, (node.word,) if isinstance(node, Term) else node.words), None)
+        self._firsts[key] = found
+        return found
+
+    def case_ranges(self, node: CaseTerm) -> list[tuple[int, int]]:
+        """Folded ranges where a ``cs()`` literal occurs with exactly its original spelling (cached)."""
+        found = self._cases.get(node)
+        if found is not None:
+            return found
+        found = []
+        for start, end in _occurrences(self.padded(), node.words):
+            if len(node.words) == 1:
+                spelled: tuple[str, ...] = (self._original_text(start, end),)
+            else:
+                spelled = tuple(
+                    self._original_text(w.start(), w.end()) for w in _WORD.finditer(self.cleaned, start, end)
+                )
+            if spelled == node.originals:
+                found.append((start, end))
+        self._cases[node] = found
+        return found
+
+    def _original_text(self, folded_start: int, folded_end: int) -> str:
+        start, end = self.original(folded_start, folded_end)
+        return unicodedata.normalize("NFKC", self.text[start:end])
 
     def whole(self) -> tuple[int, int, bool, bool]:
         """The whole field, stripped (a title is one "sentence")."""
@@ -173,9 +238,11 @@ class FieldText:
         k = bisect_right(known, (start, _BIG)) - 1
         if k >= 0 and known[k][0] <= start and end <= known[k][1]:
             return known[k][0], known[k][1], False, False
-        from monitor.match._snippet import sentence_bounds
+        from monitor.match._snippet import ender_marks, sentence_bounds
 
-        found = sentence_bounds(self.text, start, end)
+        if self._enders is None:
+            self._enders = ender_marks(self.text)
+        found = sentence_bounds(self.text, start, end, self._enders)
         if not found[2] and not found[3]:
             insort(known, (found[0], found[1]))
         return found
@@ -210,16 +277,33 @@ class FieldText:
             return near_spans(self.spans(node.left), self.spans(node.right), node.distance, node.ordered)
         raise TypeError(f"not a span node: {node!r}")  # pragma: no cover - the parser refuses these
 
-    def first_span(self, node: Term | Phrase | Prefix) -> Span | None:
-        """The first occurrence of a plain literal."""
-        if isinstance(node, Term):
-            found = self.positions(node.word)
-            return (found[0], found[0]) if found else None
-        if isinstance(node, Phrase):
-            found = self.phrase_positions(node.words)
-            return (found[0], found[0] + len(node.words) - 1) if found else None
-        found = self.prefix_positions(node.stem)
-        return (found[0], found[0]) if found else None
+
+_WORD = re.compile(r"\S+")
+
+
+def _occurrences(padded: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+    """Folded (start, end) of each occurrence of the words in a row, in ``" " + cleaned + " "``.
+
+    ``str.find`` for the first word (the needle " w" ends with a letter, which lets the search skip),
+    then the next words are compared in place, skipping the spaces that punctuation left between them.
+    """
+    first = " " + words[0]
+    end = len(padded)
+    at = padded.find(first)
+    while at >= 0:
+        j = at + len(first)
+        for word in words[1:]:
+            if padded[j] != " ":
+                break
+            while j < end and padded[j] == " ":
+                j += 1
+            if not padded.startswith(word, j):
+                break
+            j += len(word)
+        else:
+            if padded[j] == " ":
+                yield at, j - 1
+        at = padded.find(first, at + 1)
 
 
 def near_spans(left: list[Span], right: list[Span], distance: int, ordered: bool) -> list[Span]:
@@ -245,75 +329,3 @@ def near_spans(left: list[Span], right: list[Span], distance: int, ordered: bool
                 out.add((by_end[j][0], max(a_end, by_end[j][1])))
                 j += 1
     return sorted(out)
-
-
-def filter_keys(doc: Document) -> Iterable[str]:
-    """The ``source:`` and ``lang:`` keys an article satisfies (every parent domain, every subtag prefix)."""
-    host = normalize_host(doc.source)
-    if host:
-        labels = host.split(".")
-        for i in range(len(labels)):
-            yield "source:" + ".".join(labels[i:])
-    lang = normalize_language(doc.language)
-    if lang:
-        tags = lang.split("-")
-        for i in range(1, len(tags) + 1):
-            yield "lang:" + "-".join(tags[:i])
-
-
-class DocView:
-    """What compiled matchers read: the analysed fields and the set of keys present anywhere.
-
-    ``any`` holds every word of the title and body, the ``source:``/``lang:`` keys of the article and the
-    indexed prefix keys found by the engine's automaton.
-    """
-
-    __slots__ = ("_body_keys", "any", "body", "doc", "title", "title_keys")
-
-    def __init__(
-        self, doc: Document, title: FieldText, body: FieldText, prefixes: ahocorasick.Automaton | None = None
-    ) -> None:
-        self.doc = doc
-        self.title = title
-        self.body = body
-        self.title_keys = set(title.tokens)
-        self.any = set(body.tokens)
-        self.any.update(self.title_keys)
-        if prefixes is not None and self.any:  # indexed "stem*" keys, one scan over the distinct words
-            self.any.update(map(_second, prefixes.iter(" " + " ".join(self.any) + " ")))
-        self.any.update(filter_keys(doc))
-        self._body_keys: set[str] | None = None
-
-    @property
-    def body_keys(self) -> set[str]:
-        if self._body_keys is None:
-            self._body_keys = set(self.body.tokens)
-        return self._body_keys
-
-    def fields(self, field: str) -> tuple[FieldText, ...]:
-        if field == "title":
-            return (self.title,)
-        if field == "body":
-            return (self.body,)
-        return (self.title, self.body)
-
-    def has_word(self, word: str, field: str) -> bool:
-        if field == "title":
-            return word in self.title_keys
-        if field == "body":
-            return word in self.body_keys
-        return word in self.any
-
-    def has(self, needle: str, field: str) -> bool:
-        """Prefix (" stem") presence in a field, or in either."""
-        if field == "any":
-            return self.title.has(needle) or self.body.has(needle)
-        return (self.title if field == "title" else self.body).has(needle)
-
-    def has_phrase(self, words: tuple[str, ...], field: str) -> bool:
-        if field == "any":
-            return self.title.has_phrase(words) or self.body.has_phrase(words)
-        return (self.title if field == "title" else self.body).has_phrase(words)
-
-    def has_spans(self, node: CaseTerm | Near) -> bool:
-        return any(f.spans(node) for f in self.fields(node.field))

@@ -19,6 +19,7 @@ __all__ = [
     "And",
     "CaseTerm",
     "Field",
+    "Key",
     "Lang",
     "Near",
     "Not",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 Field = Literal["any", "title", "body"]
+Key: TypeAlias = str | tuple[str, str]  # a word, "stem*", "source:…"/"lang:…", or a pair of adjacent words
 
 
 def literal_key(words: tuple[str, ...]) -> str:

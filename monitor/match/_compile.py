@@ -11,11 +11,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from itertools import pairwise
 
-from monitor.match._analysis import DocView, Span
-from monitor.match._ast import And, CaseTerm, Lang, Near, Not, Or, Phrase, Prefix, Query, Source, Term
+from monitor.match._ast import And, CaseTerm, Key, Lang, Near, Not, Or, Phrase, Prefix, Query, Source, Term
+from monitor.match._view import DocView
 
 __all__ = [
+    "Compiled",
     "Matcher",
     "Witness",
     "compile_matcher",
@@ -26,7 +29,8 @@ __all__ = [
 ]
 
 Matcher = Callable[[DocView], bool]
-Witness = list[tuple[str, Span]]  # (field name, word range)
+FastTest = Callable[[set[Key]], object]  # truthy when the query holds
+Witness = list[tuple[str, int, int]]  # (field name, folded start, folded end)
 
 # A small list of very frequent English words: a clause made of them is a poor index choice.
 _COMMON = frozenset(
@@ -45,23 +49,25 @@ _COMMON = frozenset(
 
 
 # required clauses ---------------------------------------------------------------------------------------
-def estimate(key: str, frequencies: Mapping[str, float] | None = None) -> float:
-    """Estimated share of articles containing ``key`` (observed if known, else from its shape)."""
+def estimate(key: Key, frequencies: Mapping[str, float] | None = None) -> float:
+    """Estimated share of articles containing ``key`` (observed if known, else from its shape).
+
+    ``frequencies`` is keyed by words, ``stem*``, filters, and "w1 w2" for a pair of adjacent words.
+    """
+    name = key if isinstance(key, str) else " ".join(key)
     if frequencies is not None:
-        seen = frequencies.get(key)
+        seen = frequencies.get(name)
         if seen is not None:
             return seen
+    if isinstance(key, tuple):
+        first, second = (_word_estimate(w) for w in key)
+        return min(first, second, 20.0 * first * second)
     if key.startswith("source:"):
         return 0.05
     if key.startswith("lang:"):
         return 0.9
     if key.endswith("*"):
         return min(0.6, 3.0 * _word_estimate(key[:-1]) + 0.1 / len(key))
-    if " " in key:
-        product = 1.0
-        for word in key.split(" "):
-            product *= _word_estimate(word)
-        return min(_word_estimate(max(key.split(" "), key=len)), 20.0 * product)
     return _word_estimate(key)
 
 
@@ -73,7 +79,8 @@ def _word_estimate(word: str) -> float:
     return {1: 0.5, 2: 0.3, 3: 0.1, 4: 0.08, 5: 0.06, 6: 0.05, 7: 0.04}.get(len(word), 0.03)
 
 
-Cost = Callable[[frozenset[str]], float]
+Clause = frozenset[Key]
+Cost = Callable[[Clause], float]
 
 
 class _Clauses:
@@ -86,49 +93,107 @@ class _Clauses:
 
     def __init__(self, cost: Cost) -> None:
         self.cost = cost
-        self.memo: dict[int, list[frozenset[str]]] = {}
+        self.memo: dict[int, list[Clause]] = {}
 
-    def __call__(self, node: Query) -> list[frozenset[str]]:
+    def __call__(self, node: Query) -> list[Clause]:
         found = self.memo.get(id(node))
         if found is None:
             found = self.memo[id(node)] = self._compute(node)
         return found
 
-    def _compute(self, node: Query) -> list[frozenset[str]]:
-        if isinstance(node, Phrase | CaseTerm):
-            return [frozenset((w,)) for w in dict.fromkeys(node.words)]
+    def _compute(self, node: Query) -> list[Clause]:
+        if isinstance(node, Phrase | CaseTerm) and len(node.words) > 1:
+            return [frozenset((pair,)) for pair in dict.fromkeys(pairwise(node.words))]
+        if isinstance(node, CaseTerm):
+            return [frozenset(node.words)]
         if isinstance(node, Term | Prefix | Source | Lang):
             return [frozenset((node.key,))]
         if isinstance(node, And | Near):
-            out: list[frozenset[str]] = []
+            out: list[Clause] = []
             for child in node.children if isinstance(node, And) else (node.left, node.right):
                 out.extend(c for c in self(child) if c not in out)
             return out
         if isinstance(node, Or):
-            union: set[str] = set()
+            union: set[Key] = set()
             for child in node.children:
                 clauses = self(child)
                 if not clauses:
                     return []
-                best: frozenset[str] = min(clauses, key=self.cost)
+                best: Clause = min(clauses, key=self.cost)
                 union |= best
             return [frozenset(union)]
         return []  # Not
 
-    def single_keys(self, node: Query) -> frozenset[str]:
+    def single_keys(self, node: Query) -> frozenset[Key]:
         """Keys that must all be in ``view.any`` (a cheap first test before anything else)."""
         return frozenset(k for clause in self(node) if len(clause) == 1 for k in clause)
 
 
-def required_clauses(node: Query, cost: Cost) -> list[frozenset[str]]:
+def required_clauses(node: Query, cost: Cost) -> list[Clause]:
     """Disjunctions of keys, each necessary for a match (see ``_Clauses``)."""
     return _Clauses(cost)(node)
 
 
-def compile_query(query: Query, cost: Cost) -> tuple[Matcher, list[frozenset[str]]]:
-    """The matcher of a query and its required clauses, sharing one clause computation."""
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A query ready for the engine: its matcher, required clauses, and the keys it tests."""
+
+    query: Query
+    matcher: Matcher
+    clauses: list[Clause]
+    words: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    prefixes: frozenset[str]
+    fast: FastTest | None = None
+
+
+def compile_query(query: Query, cost: Cost) -> Compiled:
+    """The matcher of a query, its required clauses and the keys matchers look up in ``view.any``."""
     clauses = _Clauses(cost)
-    return _Compiler(clauses).compile(query), clauses(query)
+    words: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    prefixes: set[str] = set()
+    _literals(query, words, pairs, prefixes)
+    matcher = _Compiler(clauses).compile(query)
+    return Compiled(
+        query, matcher, clauses(query), frozenset(words), frozenset(pairs), frozenset(prefixes), _fast(query)
+    )
+
+
+def _fast(query: Query) -> FastTest | None:
+    """A C-level test on ``view.any`` for queries decided by key presence alone (most of them).
+
+    ``keys.issubset`` for a literal or an AND of literals, ``keys.intersection`` (truthy when not
+    empty) for an OR of literals: a bound built-in method, called without a Python frame.
+    """
+    key = _plain_key(query)
+    if key is not None:
+        return frozenset((key,)).issubset
+    if isinstance(query, And | Or):
+        keys = [_plain_key(child) for child in query.children]
+        if all(k is not None for k in keys):
+            present = frozenset(k for k in keys if k is not None)
+            return present.issubset if isinstance(query, And) else present.intersection
+    return None
+
+
+def _literals(node: Query, words: set[str], pairs: set[tuple[str, str]], prefixes: set[str]) -> None:
+    if isinstance(node, Term):
+        words.add(node.word)
+    elif isinstance(node, Phrase | CaseTerm):
+        if len(node.words) == 1:
+            words.add(node.words[0])
+        pairs.update(pairwise(node.words))
+    elif isinstance(node, Prefix):
+        prefixes.add(node.key)
+    elif isinstance(node, And | Or):
+        for child in node.children:
+            _literals(child, words, pairs, prefixes)
+    elif isinstance(node, Not):
+        _literals(node.child, words, pairs, prefixes)
+    elif isinstance(node, Near):
+        _literals(node.left, words, pairs, prefixes)
+        _literals(node.right, words, pairs, prefixes)
 
 
 def compile_matcher(node: Query) -> Matcher:
@@ -137,10 +202,12 @@ def compile_matcher(node: Query) -> Matcher:
 
 
 # matchers -----------------------------------------------------------------------------------------------
-def _plain_key(node: Query) -> str | None:
+def _plain_key(node: Query) -> Key | None:
     """Key of a literal decided by membership in ``view.any`` alone."""
     if isinstance(node, Term | Prefix) and node.field == "any":
         return node.key
+    if isinstance(node, Phrase) and node.field == "any" and len(node.words) == 2:
+        return (node.words[0], node.words[1])
     if isinstance(node, Source | Lang):
         return node.key
     return None
@@ -177,7 +244,7 @@ class _Compiler:
         raise TypeError(f"cannot compile {node!r}")  # pragma: no cover
 
     def _and(self, node: And) -> Matcher:
-        absent: set[str] = set()
+        absent: set[Key] = set()
         rest: list[Matcher] = []
         for child in node.children:
             negated = _plain_key(child.child) if isinstance(child, Not) else None
@@ -204,7 +271,7 @@ class _Compiler:
         return and_matcher
 
     def _or(self, node: Or) -> Matcher:
-        present: set[str] = set()
+        present: set[Key] = set()
         rest: list[Matcher] = []
         for child in node.children:
             key = _plain_key(child)
@@ -248,31 +315,47 @@ def holds(node: Query, view: DocView) -> bool:
 
 
 def witness(node: Query, view: DocView) -> Witness:
-    """Word ranges that show why ``node`` holds: the first occurrence of each positive literal used."""
-    if isinstance(node, And):
+    """Folded ranges that show why ``node`` holds: the first occurrence of each positive literal used."""
+    kind = type(node)
+    if kind is And:
         out: Witness = []
-        for child in node.children:
+        for child in node.children:  # type: ignore[union-attr]
             out.extend(witness(child, view))
         return out
-    if isinstance(node, Or):
-        for child in node.children:
+    if kind is Or:
+        for child in node.children:  # type: ignore[union-attr]
             if holds(child, view):
                 return witness(child, view)
         return []
-    if isinstance(node, Not | Source | Lang):
+    if kind is Near:
+        return _near_witness(node, view)  # type: ignore[arg-type]
+    if kind is Not or kind is Source or kind is Lang:
         return []
-    if isinstance(node, Near):
-        return _near_witness(node, view)
+    return _leaf_witness(node, view)  # type: ignore[arg-type]
+
+
+def _leaf_witness(node: Term | Phrase | Prefix | CaseTerm, view: DocView) -> Witness:
+    """First occurrence of a literal, title before body; shared by all the hits of an article."""
+    cache_key = (node, node.field) if isinstance(node, CaseTerm) else (node.key, node.field)
+    cache = view.witnesses
+    found = cache.get(cache_key)
+    if found is not None:
+        return found
+    found = []
     for name in ("title", "body") if node.field == "any" else (node.field,):
         text = view.title if name == "title" else view.body
         if isinstance(node, CaseTerm):
-            spans = text.spans(node)
-            first = spans[0] if spans else None
+            ranges = text.case_ranges(node)
+            if ranges:
+                found = [(name, *ranges[0])]
+                break
         else:
-            first = text.first_span(node)
-        if first is not None:
-            return [(name, first)]
-    return []
+            first = text.first_occurrence(node)
+            if first is not None:
+                found = [(name, *first)]
+                break
+    cache[cache_key] = found
+    return found
 
 
 def _near_witness(node: Near, view: DocView) -> Witness:
@@ -287,6 +370,6 @@ def _near_witness(node: Near, view: DocView) -> Witness:
                     after = a[1] < b[0] and b[0] - a[1] <= node.distance
                     before = b[1] < a[0] and a[0] - b[1] <= node.distance and not node.ordered
                     if after or before:
-                        return [(name, a), (name, b)]
-            return [(name, combined)]  # pragma: no cover - a combined range always has such a pair
+                        return [(name, *text.folded_span(*a)), (name, *text.folded_span(*b))]
+            return [(name, *text.folded_span(*combined))]  # pragma: no cover - always such a pair
     return []

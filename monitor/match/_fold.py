@@ -32,6 +32,7 @@ __all__ = [
     "clean",
     "fold",
     "fold_char",
+    "non_ascii",
     "replace_non_ascii",
     "words",
 ]
@@ -89,15 +90,19 @@ def fold_char(c: str) -> str:
     return result
 
 
-def replace_non_ascii(text: str) -> str:
+def non_ascii(text: str) -> frozenset[str]:
+    """The distinct non-ASCII characters of a text."""
+    return frozenset() if text.isascii() else frozenset(_NON_ASCII.findall(text))
+
+
+def replace_non_ascii(text: str, chars: frozenset[str] | None = None) -> str:
     """Replace each non-ASCII character by its folded form; ASCII is left as is (``clean`` lowers it).
 
-    Only the distinct non-ASCII characters of the text are looked at in Python (a news article has a
-    handful: quotes, dashes, a few accented letters); the replacing is done by ``str.replace`` in C.
+    Only the distinct non-ASCII characters of the text (``chars``, if already known) are looked at in
+    Python (a news article has a handful: quotes, dashes, a few accented letters); the replacing is done
+    by ``str.replace`` in C.
     """
-    if text.isascii():
-        return text
-    for c in set(_NON_ASCII.findall(text)):
+    for c in non_ascii(text) if chars is None else chars:
         folded = fold_char(c)
         if folded != c:
             text = text.replace(c, folded)
@@ -159,10 +164,10 @@ class OffsetMap:
 
     __slots__ = ("_fold_end", "_fold_start", "_length", "_orig", "_shift", "_zero")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, chars: frozenset[str] | None = None) -> None:
         events: list[tuple[int, int]] = []
         if not text.isascii():
-            for c in set(_NON_ASCII.findall(text)):
+            for c in non_ascii(text) if chars is None else chars:
                 n = len(fold_char(c))
                 if n != 1:
                     i = text.find(c)

@@ -8,8 +8,7 @@ field; ``cs(`` opens a case-sensitive literal that runs to the next ``)``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from monitor.match._errors import QuerySyntaxError
 
@@ -28,8 +27,7 @@ _NEAR = re.compile(r"(O?)NEAR(?:/(.*))?\Z")
 Kind = Literal["(", ")", "AND", "OR", "NOT", "NEAR", "PHRASE", "CS", "FIELD", "FILTER", "WORD", "END"]
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: built fast (a query has a handful of tokens, there may be 100,000s)
     kind: Kind
     pos: int
     text: str = ""  # word, phrase content, cs() content, field name, filter value

@@ -8,12 +8,13 @@ snippets and costs microseconds; a full sentence segmenter would cost more per a
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from monitor.core import Span, WatchlistHit
-from monitor.match._analysis import DocView
 from monitor.match._compile import Witness
+from monitor.match._view import DocView
 
-__all__ = ["build_hit", "mark_spans", "sentence_bounds"]
+__all__ = ["build_hit", "ender_marks", "mark_spans", "sentence_bounds"]
 
 _REACH = 400  # how far a sentence boundary is looked for
 _LONG = 400  # a longer "sentence" is cut to the matched words plus context
@@ -66,41 +67,55 @@ def _next_sentence(text: str, p: int) -> int:
     return q
 
 
-def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int, bool, bool]:
+def ender_marks(text: str) -> list[int]:
+    """Offsets of every character that may end a sentence, sorted.
+
+    ``str.find`` loops (one per character present in the text) cost a fraction of a regex scan.
+    """
+    marks: list[int] = []
+    for c in _ENDERS:
+        i = text.find(c)
+        while i >= 0:
+            marks.append(i)
+            i = text.find(c, i + 1)
+    marks.sort()
+    return marks
+
+
+def sentence_bounds(
+    text: str, start: int, end: int, marks: list[int] | None = None
+) -> tuple[int, int, bool, bool]:
     """The sentence around ``text[start:end]``: (begin, end, cut at begin, cut at end).
 
-    Boundaries are looked for with ``str.find``/``rfind`` within ``_REACH`` characters on each side (a
-    regex pass over a whole article would cost more than all its snippets); a sentence longer than
-    ``_LONG`` is cut to the matched words with ``_CONTEXT`` characters around them.
+    ``marks`` are the candidate boundaries (``ender_marks``); the nearest ones on each side, within
+    ``_REACH`` characters, are checked by ``_next_sentence``. A sentence longer than ``_LONG`` is cut to
+    the matched words with ``_CONTEXT`` characters around them.
     """
+    if marks is None:
+        marks = ender_marks(text)
     n = len(text)
-    lo, hi = max(0, start - _REACH), start
+    lo = max(0, start - _REACH)
     begin = -1
-    while True:
-        p = max(text.rfind(c, lo, hi) for c in _ENDERS)
-        if p < 0:
-            break
-        after = _next_sentence(text, p)
+    k = bisect_left(marks, start) - 1
+    while k >= 0 and marks[k] >= lo:
+        after = _next_sentence(text, marks[k])
         if 0 <= after <= start:
             begin = after
             break
-        hi = p
+        k -= 1
     cut_begin = begin < 0 and lo > 0
     begin = max(begin, lo)
     stop = min(n, end + _REACH)
     finish = -1
-    at = end
-    while at < stop:
-        found = [i for i in (text.find(c, at, stop) for c in _ENDERS) if i >= 0]
-        if not found:
-            break
-        p = min(found)
+    k = bisect_left(marks, end)
+    while k < len(marks) and marks[k] < stop:
+        p = marks[k]
         if _next_sentence(text, p) >= 0:
             finish = p + 1
             while finish < n and (text[finish] in _ENDERS or text[finish] in _CLOSERS):
                 finish += 1
             break
-        at = p + 1
+        k += 1
     cut_end = finish < 0 and stop < n
     if finish < 0:
         finish = stop
@@ -120,9 +135,9 @@ def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int, bool, bo
 def build_hit(watchlist_id: int, view: DocView, found: Witness) -> WatchlistHit:
     """The hit of one watchlist: its matched sentence(s) and the spans of the words in them."""
     parts: dict[tuple[str, int, int], tuple[bool, bool, list[tuple[int, int]]]] = {}
-    for name, (first, last) in found:
+    for name, f_start, f_end in found:
         text = view.title if name == "title" else view.body
-        o_start, o_end = text.original_span(first, last)
+        o_start, o_end = text.original(f_start, f_end)
         bounds = text.whole() if name == "title" else text.sentence(o_start, o_end)
         key = (name, bounds[0], bounds[1])
         part = parts.get(key)

@@ -155,6 +155,9 @@ def test_prefix_wildcards(query: str, text: str, expected: bool) -> None:
         ("cs(Straße)", "STRASSE", False),
         ("cs(Apple) iphone", "Apple launched an iPhone", True),
         ("cs(Apple) iphone", "apple launched an iPhone", False),
+        ("cs(U.S.)", "U.S. and the U", True),  # a first word at the very end is not an occurrence
+        ("cs(U.S.)", "u.s. and the U", False),
+        ("cs(New York)", "new york, not New", False),
     ],
 )
 def test_case_sensitive_terms(query: str, text: str, expected: bool) -> None:
