@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
 
 from monitor.cli._common import ConfigOption, JsonOption, emit_json, fail, now, open_store, table
 from monitor.cli._hits import parse_since
-from monitor.core import WatchlistHit
+from monitor.core import WatchlistHit, host_of
 from monitor.match import Document, Engine, QuerySyntaxError, WatchlistSpec, mark_spans
 from monitor.store import Store, StoredArticle
 
@@ -31,7 +30,7 @@ def matches(
         doc = Document(
             title=art.title,
             body=art.body,
-            source=(urlsplit(art.url).hostname or "").lower(),
+            source=host_of(art.url),
             language=art.language,
         )
         hits = engine.match(doc)

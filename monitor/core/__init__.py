@@ -14,7 +14,7 @@ from monitor.core.types import (
     Span,
     WatchlistHit,
 )
-from monitor.core.urls import canonical_url, url_key
+from monitor.core.urls import canonical_url, host_of, url_key
 
 __all__ = [
     "AlertMessage",
@@ -26,5 +26,6 @@ __all__ = [
     "Span",
     "WatchlistHit",
     "canonical_url",
+    "host_of",
     "url_key",
 ]

@@ -71,3 +71,8 @@ def canonical_url(url: str) -> str:
 def url_key(url: str) -> str:
     """First 16 hex digits of the SHA-256 of the canonical URL (the seed files' naming scheme)."""
     return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()[:16]
+
+
+def host_of(url: str) -> str:
+    """The lower-cased host of a URL ("" for paths and URLs without one): what ``source:`` queries match."""
+    return (urlsplit(url).hostname or "").lower()

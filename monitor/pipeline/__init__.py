@@ -6,7 +6,7 @@ It is the only module that knows the order of the stages; the runtime decides wh
 from monitor.pipeline._articles import content_hash
 from monitor.pipeline._cpu import CpuRunner, ExecutorRunner, InlineRunner
 from monitor.pipeline._observe import NullObserver, PollObserver
-from monitor.pipeline._poll import Pipeline, PipelineOptions, PollSummary, host_of, lease_seconds
+from monitor.pipeline._poll import Pipeline, PipelineOptions, PollSummary
 
 __all__ = [
     "CpuRunner",
@@ -18,6 +18,4 @@ __all__ = [
     "PollObserver",
     "PollSummary",
     "content_hash",
-    "host_of",
-    "lease_seconds",
 ]

@@ -8,9 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
 
-from monitor.core import Entry, NormalizedArticle, WatchlistHit, canonical_url
+from monitor.core import Entry, NormalizedArticle, WatchlistHit, canonical_url, host_of
 from monitor.extract import ExtractionError, extract_html, normalize_text
 from monitor.fetch import Fetcher, FetchError, FetchPolicy
 from monitor.log import get_logger
@@ -56,6 +55,7 @@ def _feed_html(entry: Entry) -> str | None:
 
 @dataclass
 class ArticleMaker:
+    source: str
     fetcher: Fetcher
     cpu: CpuRunner
     engine: EngineHolder
@@ -66,14 +66,13 @@ class ArticleMaker:
     fetch_pages: bool = True
     observer: PollObserver = field(default_factory=NullObserver)
 
-    async def make(self, entry: Entry, *, source: str) -> NewArticle | None:
+    async def make(self, entry: Entry) -> NewArticle | None:
         """The article for ``entry``, or None when neither its page nor the feed gives usable text."""
-        alog = log.bind(source=source, article=entry.url)
         article = None
         if self.fetch_pages and not (self.trust_feed_content and (entry.content_html or entry.summary)):
-            article = await self._from_page(entry, alog)
+            article = await self._from_page(entry)
         if article is None:
-            article = await self._from_feed(entry, alog)
+            article = await self._from_feed(entry)
         if article is None and not self.fetch_pages:
             article = seen_only(entry, now=self.clock())
         if article is None:
@@ -83,7 +82,7 @@ class ArticleMaker:
             doc = Document(
                 title=article.title,
                 body=article.body,
-                source=(urlsplit(article.url).hostname or "").lower(),
+                source=host_of(article.url),
                 language=article.language,
             )
             hits = tuple(self.engine.engine.match(doc))
@@ -100,7 +99,7 @@ class ArticleMaker:
             hits=hits,
         )
 
-    async def _from_page(self, entry: Entry, alog: object) -> NormalizedArticle | None:
+    async def _from_page(self, entry: Entry) -> NormalizedArticle | None:
         t0 = time.perf_counter()
         try:
             page = await self.fetcher.fetch(entry.url, policy=self.policy)
@@ -108,7 +107,7 @@ class ArticleMaker:
             self.observer.fetch_done(
                 what="article", result=exc.kind, status=exc.status, elapsed_s=time.perf_counter() - t0, size=0
             )
-            log.warning("article.fetch_failed", article=entry.url, error=str(exc))
+            log.warning("article.fetch_failed", source=self.source, article=entry.url, error=str(exc))
             return None
         self.observer.fetch_done(
             what="article",
@@ -129,10 +128,10 @@ class ArticleMaker:
                 language_hint=entry.language,
             )
         except ExtractionError as exc:
-            log.warning("article.extract_failed", article=entry.url, error=str(exc))
+            log.warning("article.extract_failed", source=self.source, article=entry.url, error=str(exc))
             return None
 
-    async def _from_feed(self, entry: Entry, alog: object) -> NormalizedArticle | None:
+    async def _from_feed(self, entry: Entry) -> NormalizedArticle | None:
         doc = _feed_html(entry)
         try:
             if doc is not None:
@@ -156,5 +155,7 @@ class ArticleMaker:
                     published=entry.published,
                 )
         except ExtractionError as exc:
-            log.warning("article.extract_failed", article=entry.url, error=str(exc), origin="feed")
+            log.warning(
+                "article.extract_failed", source=self.source, article=entry.url, error=str(exc), origin="feed"
+            )
         return None

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from monitor.core import Entry, FetchResult, canonical_url
 from monitor.fetch import Fetcher, FetchError, FetchPolicy, Validators
@@ -97,9 +96,7 @@ class Pipeline:
 
     async def poll(self, src: SourceRow) -> PollSummary:
         """Poll one source and record the outcome; never raises for a source's own failure."""
-        slog = log.bind(source=src.name)
         policy = self.policy_for(src)
-        started = self.clock()
         t0 = time.perf_counter()
         try:
             result = await self.fetcher.fetch(
@@ -113,7 +110,7 @@ class Pipeline:
             self.observer.fetch_done(
                 what="source", result=exc.kind, status=exc.status, elapsed_s=time.perf_counter() - t0, size=0
             )
-            return await self._failed(src, str(exc), exc.retry_after_s, gone=exc.permanent, slog=slog)
+            return await self._failed(src, str(exc), exc.retry_after_s, gone=exc.permanent)
         self.observer.fetch_done(
             what="source",
             result="not_modified" if result.not_modified else "ok",
@@ -122,23 +119,21 @@ class Pipeline:
             size=len(result.body),
         )
         if result.not_modified:
-            return await self._unchanged(src, result, started)
+            return await self._unchanged(src, result)
         t1 = time.perf_counter()
         try:
             entries, ttl_s, problem = await read_entries(
                 src, result, fetcher=self.fetcher, policy=policy, cpu=self.cpu
             )
         except Exception as exc:  # a parser's ParseError or anything unexpected from hostile input
-            return await self._failed(src, f"cannot parse {src.url}: {exc}", None, gone=False, slog=slog)
+            return await self._failed(src, f"cannot parse {src.url}: {exc}", None, gone=False)
         self.observer.parse_done(kind=src.kind, elapsed_s=time.perf_counter() - t1)
         if problem:
-            slog.warning("feed.ill_formed", problem=problem)
-        return await self._ingest(
-            src, result, entries[: self.options.max_entries_per_poll], ttl_s, policy, slog
-        )
+            log.warning("feed.ill_formed", source=src.name, problem=problem)
+        return await self._ingest(src, result, entries[: self.options.max_entries_per_poll], ttl_s, policy)
 
     async def _failed(
-        self, src: SourceRow, error: str, retry_after_s: float | None, *, gone: bool, slog: object
+        self, src: SourceRow, error: str, retry_after_s: float | None, *, gone: bool
     ) -> PollSummary:
         now = self.clock()
         decision = next_after_failure(_state(src), error_retry_after_s=retry_after_s, now=now, rng=self.rng)
@@ -160,7 +155,7 @@ class Pipeline:
         )
         return PollSummary(src.name, ok=False, error=error)
 
-    async def _unchanged(self, src: SourceRow, result: FetchResult, started: datetime) -> PollSummary:
+    async def _unchanged(self, src: SourceRow, result: FetchResult) -> PollSummary:
         now = self.clock()
         obs = PollObservation(
             new_entries=0, seen_entries=0, entry_times=(), ttl_s=None, max_age_s=result.max_age_s
@@ -185,7 +180,6 @@ class Pipeline:
         entries: Sequence[Entry],
         ttl_s: float | None,
         policy: FetchPolicy,
-        slog: object,
     ) -> PollSummary:
         fresh = _unique_entries(entries)
         known = await asyncio.to_thread(
@@ -195,6 +189,7 @@ class Pipeline:
         first = src.polls == 0
         mode = src.first_poll if first else "alert"
         maker = ArticleMaker(
+            source=src.name,
             fetcher=self.fetcher,
             cpu=self.cpu,
             engine=self.engine,
@@ -209,7 +204,7 @@ class Pipeline:
 
         async def one(entry: Entry) -> NewArticle | None:
             async with sem:
-                return await maker.make(entry, source=src.name)
+                return await maker.make(entry)
 
         made = await asyncio.gather(*(one(e) for e in new))
         articles = _unique_articles([a for a in made if a is not None])
@@ -284,11 +279,3 @@ def _unique_articles(articles: Sequence[NewArticle]) -> list[NewArticle]:
         seen.update((art.url, art.content_hash))
         out.append(art)
     return out
-
-
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
-def lease_seconds(src: SourceRow) -> float:
-    return max(120.0, min(src.current_interval_s, 900.0))

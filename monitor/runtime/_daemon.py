@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor.fetch import HttpFetcher
 from monitor.log import get_logger
 from monitor.match import EngineHolder
-from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary, lease_seconds
+from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary
 from monitor.runtime import _build
 from monitor.runtime._dispatcher import Dispatcher, DispatchReport
 from monitor.runtime._http import HealthServer
@@ -183,7 +183,7 @@ class Daemon:
             try:
                 await self.pipeline.poll(src)
             except Exception:  # the daemon keeps running whatever one source does
-                log.exception("source.poll_crashed", source=src.name, lease_s=lease_seconds(src))
+                log.exception("source.poll_crashed", source=src.name)
             finally:
                 self._in_flight.discard(src.id)
                 self._queue.task_done()
