@@ -5,18 +5,15 @@ no stage reads the environment or the file itself. A bad file raises ``ConfigErr
 the key, the value and the reason, so the CLI can print it and exit 2.
 """
 
-from monitor.settings._load import ConfigError, load_settings
-from monitor.settings._model import (
+from monitor.settings._channels import (
     ChannelConfig,
     ConsoleChannel,
     EmailChannel,
-    FetchConfig,
-    Settings,
     SlackChannel,
-    SourceConfig,
-    WatchlistConfig,
     WebhookChannel,
 )
+from monitor.settings._load import ConfigError, load_settings
+from monitor.settings._model import FetchConfig, Settings, SourceConfig, WatchlistConfig
 
 __all__ = [
     "ChannelConfig",
