@@ -31,6 +31,9 @@ from monitor.store import SourceRow, Store
 
 log = get_logger("monitor.runtime")
 
+# A claimed source is leased for this long; a worker that dies mid-poll gives it back when the lease ends.
+SOURCE_LEASE_S = 900.0
+
 
 @dataclass
 class RunReport:
@@ -136,7 +139,7 @@ class Daemon:
         polled: set[int] = set()
         while True:
             due = await asyncio.to_thread(
-                self.store.claim_due_sources, now=self.clock(), limit=1000, lease_s=900
+                self.store.claim_due_sources, now=self.clock(), limit=1000, lease_s=SOURCE_LEASE_S
             )
             due = [s for s in due if s.id not in polled]
             if not due:
@@ -167,7 +170,9 @@ class Daemon:
         free = max(0, self.settings.workers * 2 - self._queue.qsize() - len(self._in_flight))
         if free == 0:
             return
-        due = await asyncio.to_thread(self.store.claim_due_sources, now=self.clock(), limit=free, lease_s=900)
+        due = await asyncio.to_thread(
+            self.store.claim_due_sources, now=self.clock(), limit=free, lease_s=SOURCE_LEASE_S
+        )
         for src in due:
             self._queue.put_nowait(src)
         if due:
