@@ -97,6 +97,12 @@ class Source(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     polls: Mapped[int] = mapped_column(Integer, default=0)
     recent_entry_times: Mapped[list[Any]] = mapped_column(default=list)
+    # A feed that parsed with a problem (feedparser's bozo) but still gave entries: the problem, kept.
+    last_problem: Mapped[str | None] = mapped_column(Text)
+    last_problem_at: Mapped[datetime | None] = mapped_column()
+    # Operations alerting: "ok" | "failing" | "silent", and when it last changed (one alert per change).
+    health_state: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")
+    health_changed_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
 
@@ -116,6 +122,24 @@ class Article(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     extractor: Mapped[str] = mapped_column(String(32))
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    # Story grouping (issue 7): the story this article belongs to and, for a copy, the original.
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
+    copy_of_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+
+
+class Story(Base):
+    """A group of articles about one event. ``id`` is the story index's id (its first article's id)."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    # No foreign key: articles point at stories, and a cycle would complicate pruning and SQLite DDL.
+    representative_article_id: Mapped[int | None] = mapped_column(Id)
+    title: Mapped[str] = mapped_column(Text)
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime] = mapped_column()
+    member_count: Mapped[int] = mapped_column(Integer, default=1)
+    source_count: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Watchlist(Base):
@@ -148,6 +172,7 @@ class Hit(Base):
     spans: Mapped[list[Any]] = mapped_column(default=list)
     alerted: Mapped[bool] = mapped_column(Boolean, default=True)
     matched_at: Mapped[datetime] = mapped_column(index=True)
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
 
 
 class Alert(Base):
@@ -182,6 +207,11 @@ class Alert(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     # The digest this row was sealed into (mode "digest", or held by quiet hours); NULL until then.
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"), index=True)
+    # "hit" (a watchlist matched), "story_update" (a later member of an alerted story: update the
+    # parent's message in place or reply in its thread) or "ops" (source health, operations channel).
+    kind: Mapped[str] = mapped_column(String(16), default="hit", server_default="hit")
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
 
 
 class Digest(Base):
