@@ -20,8 +20,11 @@ prints them, title and date from its metadata), run on the same pages in the sam
   (one ground truth has only YYYY-MM: the month must match). The fetch time given to the extractor is
   the time of the run, so no date is rejected as future by accident. A page with no date found gets
   the fetch date (``first_seen``) and so counts as wrong.
-* pages/s: pages divided by the CPU time of this process spent in the extractor (per core, so other
-  work on the machine does not distort it); wall-clock figures are printed too.
+* pages/s: pages divided by the CPU time (``time.process_time``) this one process spent in the extractor
+  calls, i.e. pages per second per core, which other work on a shared machine distorts far less than
+  wall-clock time; the wall-clock rate of the same calls is printed and reported too
+  (``pages_per_s_wall``), with the load average before and after the run (``load``), since contention
+  for caches still slows CPU-bound work a little.
 
 Feed fragments (``monitor.extract.normalize_fragment``, the fast path for article HTML carried in a feed's
 ``content:encoded``): articles of ``news-articles.jsonl.gz`` (see the corpora README; generated text when it
@@ -41,6 +44,7 @@ import contextlib
 import gzip
 import html
 import json
+import os
 import random
 import re
 import sys
@@ -168,6 +172,7 @@ def _score(score: Score, row: dict[str, Any], out: Output) -> None:
 
 def run(corpus: Path, limit: int | None) -> dict[str, Any]:
     fetched_at = datetime.now(UTC)
+    load_before = os.getloadavg()[0]
     runners: list[tuple[Score, Callable[[bytes, str, datetime, Counter[str]], Output]]] = [
         (Score("monitor.extract"), _ours),
         (Score("trafilatura default (baseline)"), _baseline),
@@ -184,8 +189,10 @@ def run(corpus: Path, limit: int | None) -> dict[str, Any]:
     for score in (ours, base):
         _print(score)
     f1, base_f1 = ours.mean(ours.f1), base.mean(base.f1)
+    load = (round(load_before, 2), round(os.getloadavg()[0], 2))
     print(f"\nbody F1 ratio ours/baseline: {f1 / base_f1 if base_f1 else 0.0:.3f}  "
-          f"speed ratio (CPU): {(base.cpu_s / ours.cpu_s) if ours.cpu_s else 0.0:.2f}x")
+          f"speed ratio (CPU): {(base.cpu_s / ours.cpu_s) if ours.cpu_s else 0.0:.2f}x  "
+          f"load average before/after: {load[0]} / {load[1]} ({os.cpu_count()} cores)")
     return {
         "bench": "extract",
         "pages": ours.pages,
@@ -198,6 +205,9 @@ def run(corpus: Path, limit: int | None) -> dict[str, Any]:
         "title_accuracy": round(ours.mean(ours.title_hits), 4),
         "date_accuracy": round(ours.mean(ours.date_hits), 4),
         "pages_per_s": round(ours.pages / ours.cpu_s, 1) if ours.cpu_s else 0.0,
+        "pages_per_s_wall": round(ours.pages / ours.wall_s, 1) if ours.wall_s else 0.0,
+        "baseline_pages_per_s": round(base.pages / base.cpu_s, 1) if base.cpu_s else 0.0,
+        "load": load,
     }
 
 

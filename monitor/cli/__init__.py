@@ -10,7 +10,21 @@ from typing import Annotated
 import typer
 
 from monitor import log as logmod
-from monitor.cli import _alerts, _db, _hits, _normalize, _run, _search, _sources, _watchlists
+from monitor.cli import (
+    _alerts,
+    _check,
+    _db,
+    _hits,
+    _normalize,
+    _opml,
+    _prune,
+    _run,
+    _search,
+    _sources,
+    _stats,
+    _stories,
+    _watchlists,
+)
 from monitor.cli._common import State
 
 app = typer.Typer(
@@ -46,10 +60,16 @@ app.command("run")(_run.run)
 app.command("normalize")(_normalize.normalize)
 app.command("export")(_normalize.export)
 app.command("search")(_search.search)
+app.command("stats")(_stats.stats)
+app.command("prune")(_prune.prune)
 app.add_typer(_db.app, name="db")
+_sources.app.command("check")(_check.check)
+_sources.app.command("import-opml")(_opml.import_opml)
+_sources.app.command("export-opml")(_opml.export_opml)
 app.add_typer(_sources.app, name="source")
 app.add_typer(_watchlists.app, name="watchlist")
 app.add_typer(_hits.hits_app, name="hits")
+app.add_typer(_stories.app, name="stories")
 app.add_typer(_alerts.app, name="alerts")
 
 

@@ -6,7 +6,9 @@ Exit codes follow the usual convention: 0 success, 1 runtime failure, 2 usage or
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, date, datetime
@@ -122,3 +124,37 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     if not rows:
         typer.echo("(none)")
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, None: 1.0}
+
+
+def parse_duration(value: str, *, option: str) -> float:
+    """Seconds from ``90``, ``45m``, ``36h``, ``90d`` or ``2w``; a bad value is a usage error (exit 2)."""
+    match = _DURATION.match(value)
+    seconds = float(match.group(1)) * _UNITS[match.group(2)] if match else 0.0
+    if seconds <= 0:
+        fail(f"{option} {value!r}: expected a positive duration such as 36h, 90d or 2w", code=EXIT_USAGE)
+    return seconds
+
+
+@contextmanager
+def progress(label: str, *, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar while long work runs, only when stdout is a terminal (none when piped, so a
+    pipe or a log file gets the result lines and nothing else). Yields ``advance(n)``."""
+    if not sys.stdout.isatty():
+        yield lambda n: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)

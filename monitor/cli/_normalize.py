@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli._common import ConfigOption, fail, open_store, state
+from monitor.cli._common import ConfigOption, fail, open_store, progress, state
 from monitor.cli._hits import parse_since
 from monitor.core import NormalizedArticle, url_key
 
@@ -108,6 +108,8 @@ def export(
     except OSError as exc:
         fail(f"cannot create {out}: {exc.strerror}")
     width = max(3, len(str(len(rows))))
-    for i, (url, text) in enumerate(rows):
-        (out / f"{i:0{width}d}_{url_key(url)}.txt").write_text(text, encoding="utf-8")
+    with progress("exporting articles", total=len(rows)) as advance:  # a bar only in a terminal
+        for i, (url, text) in enumerate(rows):
+            (out / f"{i:0{width}d}_{url_key(url)}.txt").write_text(text, encoding="utf-8")
+            advance(1)
     typer.echo(f"wrote {len(rows)} article(s) to {out}")

@@ -1,4 +1,9 @@
-"""``monitor run``: the daemon, or one pass with ``--once``."""
+"""``monitor run``: the daemon, or one pass with ``--once``.
+
+The database URL picks the mode: SQLite runs everything in this process; PostgreSQL makes this process
+one worker of a cluster sharing procrastinate jobs, and ``--role`` lets operators split polling from
+delivery (``poller`` / ``notifier`` / ``all``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import typer
 
 from monitor.cli._common import ConfigOption, fail, state
 from monitor.log import get_logger
+from monitor.settings import load_settings
 
 
 def run(
@@ -21,13 +27,26 @@ def run(
     log_format: Annotated[
         str | None, typer.Option("--log-format", help="auto, console or json (default: the config's).")
     ] = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="poller (schedule and poll), notifier (deliver alerts and digests) or all.",
+        ),
+    ] = "all",
 ) -> None:
     """Run the monitoring daemon (until SIGTERM/SIGINT), or a single pass with --once.
 
+    With a PostgreSQL database several processes share the work as procrastinate jobs; --role splits it.
+
     Example: monitor run --once --config config/monitor.yaml
+    Example: monitor run --role poller --config config/monitor.yaml
     """
     from monitor.runtime import Daemon
+    from monitor.runtime._jobs_queue import ROLES
 
+    if role not in ROLES:
+        fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}", code=2)
     st = state(ctx, config)
     if log_format is not None:
         if log_format not in ("auto", "console", "json"):
@@ -37,7 +56,8 @@ def run(
     log = get_logger("monitor.cli")
 
     async def main() -> int:
-        daemon = Daemon(settings, console_stream=sys.stdout)
+        # SIGHUP re-reads the same file (or $MONITOR_CONFIG) through this loader.
+        daemon = Daemon(settings, console_stream=sys.stdout, reload=lambda: load_settings(st.config))
         try:
             if once:
                 report = await daemon.run_once()
@@ -54,7 +74,7 @@ def run(
                     alerts_waiting_digest=report.dispatch.waiting_digest,
                 )
             else:
-                await daemon.run_forever()
+                await daemon.run_forever(role=role)
             return 0
         finally:
             await daemon.aclose()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.cli._common import ConfigOption, JsonOption, emit_json, fail, now, open_store, table
+from monitor.cli._common import ConfigOption, JsonOption, emit_json, fail, now, open_store, progress, table
 from monitor.cli._hits import parse_since
 from monitor.core import WatchlistHit, host_of
 from monitor.match import Document, Engine, QuerySyntaxError, WatchlistSpec, mark_spans
@@ -91,5 +91,9 @@ def backfill(
     """Record the hits of a new query over the last ``days`` of stored articles, without alerting."""
     engine = _engine(query, synonyms)
     with open_store(ctx, config) as store:
-        found = list(matches(store, engine, since=now() - timedelta(days=days), newest_first=False))
+        found = []
+        with progress("backfill: matching stored articles", total=None) as advance:  # only in a terminal
+            for pair in matches(store, engine, since=now() - timedelta(days=days), newest_first=False):
+                found.append(pair)
+                advance(1)
         return store.record_backfill_hits(watchlist_id=watchlist_id, hits=found, now=now())

@@ -1,4 +1,7 @@
-"""``monitor source``: list, add, show, remove, pause and resume sources."""
+"""``monitor source``: list (with health), add, show, remove, pause and resume sources.
+
+``check``, ``import-opml`` and ``export-opml`` live in ``_check.py`` and ``_opml.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,42 +12,51 @@ import typer
 
 from monitor.cli._common import ConfigOption, JsonOption, ago, emit_json, fail, now, open_store, state, table
 from monitor.store import SourceRow, SourceSpec
+from monitor.store._health import SourceHealth
+from monitor.store._stats import source_health_state
 
 app = typer.Typer(help="Sources: feeds, pages and sitemaps to poll.", no_args_is_help=True)
 
 _KINDS = ("feed", "page", "sitemap")
 
 
-def _health(src: SourceRow) -> str:
-    if not src.active:
-        return "deactivated"
-    if not src.enabled:
-        return "paused"
-    if src.error_count:
-        return f"failing x{src.error_count}"
-    return "ok" if src.last_success_at else "new"
+def _health(src: SourceRow, extra: SourceHealth | None = None) -> str:
+    word = source_health_state(
+        enabled=src.enabled,
+        active=src.active,
+        error_count=src.error_count,
+        ok_once=src.last_success_at is not None,
+        state=extra.health_state if extra else "ok",
+    )
+    return f"failing x{src.error_count}" if word == "failing" else word
 
 
 @app.command("ls")
 def ls(ctx: typer.Context, json_out: JsonOption = False, config: ConfigOption = None) -> None:
-    """List sources with their health. Example: monitor source ls --json"""
+    """List sources with their health: last success, last error, failures, next check, articles in
+    the last 24 h and the feed's problem (a feed that parses with errors).
+
+    Example: monitor source ls --json | jq '.[] | select(.error_count > 0) | .name'
+    """
     with open_store(ctx, config) as store:
         rows = store.list_sources(now=now())
+        extras = store.source_health()
     if json_out:
-        emit_json([{**_row_dict(r), "health": _health(r)} for r in rows])
+        emit_json([_row_dict(r, extras.get(r.id)) for r in rows])
         return
     table(
-        ("NAME", "KIND", "HEALTH", "LAST OK", "LAST ERROR", "FAILS", "NEXT", "24H", "URL"),
+        ("NAME", "KIND", "HEALTH", "LAST OK", "LAST ERROR", "FAILS", "NEXT", "24H", "PROBLEM", "URL"),
         [
             (
                 r.name,
                 r.kind,
-                _health(r),
+                _health(r, extras.get(r.id)),
                 ago(r.last_success_at),
-                (r.last_error or "-")[:60],
+                _short(r.last_error),
                 r.error_count,
                 ago(r.next_check_at),
                 r.articles_24h,
+                _short(extras[r.id].last_problem if r.id in extras else None, 40),
                 r.url,
             )
             for r in rows
@@ -52,7 +64,14 @@ def ls(ctx: typer.Context, json_out: JsonOption = False, config: ConfigOption = 
     )
 
 
-def _row_dict(r: SourceRow) -> dict[str, object]:
+def _short(text: str | None, limit: int = 60) -> str:
+    if not text:
+        return "-"
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _row_dict(r: SourceRow, extra: SourceHealth | None = None) -> dict[str, object]:
     return {
         "id": r.id,
         "name": r.name,
@@ -72,15 +91,26 @@ def _row_dict(r: SourceRow) -> dict[str, object]:
         "error_count": r.error_count,
         "articles_24h": r.articles_24h,
         "options": r.options,
+        "health": _health(r, extra),
+        "health_state": extra.health_state if extra else "ok",
+        "health_changed_at": extra.health_changed_at if extra else None,
+        "last_problem": extra.last_problem if extra else None,
+        "last_problem_at": extra.last_problem_at if extra else None,
+        "last_new_entry_at": extra.last_new_entry_at if extra else None,
     }
 
 
 @app.command("show")
 def show(ctx: typer.Context, ref: str, json_out: JsonOption = False, config: ConfigOption = None) -> None:
-    """Show one source (by name, id or URL). Example: monitor source show harbor-gazette"""
+    """Show one source (by name, id or URL) with its health.
+
+    Example: monitor source show harbor-gazette --json
+    """
     with open_store(ctx, config) as store:
         row = store.get_source(ref)
-    data = {**_row_dict(row), "health": _health(row)}
+        with_24h = {r.id: r for r in store.list_sources(now=now())}.get(row.id, row)
+        extra = store.source_health().get(row.id)
+    data = _row_dict(with_24h, extra)
     if json_out:
         emit_json(data)
         return

@@ -13,8 +13,10 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
-from itertools import accumulate, compress, count, pairwise
-from operator import add, itemgetter
+from itertools import pairwise
+from operator import itemgetter
+
+import numpy as np
 
 from monitor.match._ast import CaseTerm, Key, Near, Or, Phrase, Prefix, Query, Term
 from monitor.match._fold import OffsetMap, clean, non_ascii, replace_non_ascii
@@ -24,6 +26,7 @@ __all__ = ["FieldText", "Span", "near_spans"]
 Span = tuple[int, int]  # first and last word position, inclusive
 _NONE: list[int] = []
 _SCANS = 6  # words looked up one scan at a time before all positions are indexed in one pass
+_FINDS = 24  # first occurrences looked up one str.find at a time before all are indexed in one pass
 _second = itemgetter(1)
 _BIG = 1 << 62
 
@@ -37,6 +40,8 @@ class FieldText:
         "_chars",
         "_distinct",
         "_enders",
+        "_finds",
+        "_first_starts",
         "_firsts",
         "_indexed",
         "_joined",
@@ -60,6 +65,8 @@ class FieldText:
         self._joined: str | None = None
         self._bigrams: set[tuple[str, ...]] | None = None
         self._firsts: dict[Key, tuple[int, int] | None] = {}
+        self._first_starts: dict[str, int] | None = None
+        self._finds = 0
         self._cases: dict[CaseTerm, list[tuple[int, int]]] = {}
         self._seen: dict[str, bool] = {}
         self._positions: dict[str, list[int]] = {}
@@ -157,11 +164,13 @@ class FieldText:
 
     # original text ------------------------------------------------------------------------------------
     def _starts(self) -> list[int]:
-        """Folded start offset of every word, computed by C-level iterators (no Python loop)."""
+        """Folded start offset of every word: where a non-space follows a space (vectorised)."""
         if self._offsets is None:
-            parts = self.cleaned.split(" ")
-            starts = map(add, accumulate(map(len, parts), initial=0), count())
-            self._offsets = list(compress(starts, parts))
+            chars = np.frombuffer(self.cleaned.encode("utf-32-le"), dtype=np.uint32)  # one per character
+            word = chars != 32
+            first = word.copy()
+            first[1:] &= ~word[:-1]
+            self._offsets = np.flatnonzero(first).tolist()
         return self._offsets
 
     def folded_span(self, first: int, last: int) -> tuple[int, int]:
@@ -185,23 +194,51 @@ class FieldText:
             self._padded = " " + self.cleaned + " "
         return self._padded
 
+    def first_word(self, word: str) -> tuple[int, int] | None:
+        """Folded offsets of the first occurrence of a word (``None`` if absent).
+
+        In ``padded()`` every word stands between spaces, so one ``str.find`` of " word " answers. An
+        article with many hits asks for many words; after ``_FINDS`` of them, one dict of every word's
+        first offset (built by C-level calls, reversed so that the first occurrence is the one kept)
+        answers the rest.
+        """
+        firsts = self._first_starts
+        if firsts is None:
+            self._finds += 1
+            if self._finds <= _FINDS:
+                at = self.padded().find(" " + word + " ")
+                return None if at < 0 else (at, at + len(word))
+            starts = self._starts()
+            firsts = self._first_starts = dict(zip(reversed(self.tokens), reversed(starts), strict=True))
+        start = firsts.get(word)
+        return None if start is None else (start, start + len(word))
+
     def first_occurrence(self, node: Term | Phrase | Prefix) -> tuple[int, int] | None:
         """Folded offsets of the first occurrence of a plain literal, by substring search (cached).
 
-        No word positions are needed; the needle " word" ends with a letter, which lets ``str.find``
-        skip ahead, and the character after it is checked to be a space.
+        A word is one ``first_word``; a prefix one ``str.find`` of " stem" in ``padded()``; a phrase one
+        ``str.find`` in ``joined()`` (words single-spaced), where the spaces before the match count the
+        words before it, whose offsets ``_starts`` has.
         """
         key = node.key
         if key in self._firsts:
             return self._firsts[key]
-        padded = self.padded()
         found: tuple[int, int] | None = None
         if isinstance(node, Prefix):
+            padded = self.padded()
             at = padded.find(" " + node.stem)
             if at >= 0:
                 found = (at, padded.find(" ", at + 1) - 1)
+        elif isinstance(node, Term):
+            found = self.first_word(node.word)
         else:
-            found = next(_occurrences(padded, (node.word,) if isinstance(node, Term) else node.words), None)
+            joined = self.joined()
+            at = joined.find(" " + key + " ")
+            if at >= 0:
+                i = joined.count(" ", 0, at)  # the words before the match
+                starts = self._starts()
+                last = len(node.words) - 1
+                found = (starts[i], starts[i + last] + len(node.words[last]))
         self._firsts[key] = found
         return found
 
@@ -284,25 +321,24 @@ _WORD = re.compile(r"\S+")
 def _occurrences(padded: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
     """Folded (start, end) of each occurrence of the words in a row, in ``" " + cleaned + " "``.
 
-    ``str.find`` for the first word (the needle " w" ends with a letter, which lets the search skip),
-    then the next words are compared in place, skipping the spaces that punctuation left between them.
+    ``str.find`` of the first word between spaces (whole words only), then the next words are
+    compared in place, skipping the spaces that punctuation left between them.
     """
-    first = " " + words[0]
+    first = " " + words[0] + " "
     end = len(padded)
     at = padded.find(first)
     while at >= 0:
-        j = at + len(first)
+        j = at + len(first) - 1  # the space after the first word
         for word in words[1:]:
-            if padded[j] != " ":
-                break
             while j < end and padded[j] == " ":
                 j += 1
             if not padded.startswith(word, j):
                 break
             j += len(word)
+            if padded[j] != " ":
+                break
         else:
-            if padded[j] == " ":
-                yield at, j - 1
+            yield at, j - 1
         at = padded.find(first, at + 1)
 
 

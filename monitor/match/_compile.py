@@ -5,7 +5,8 @@
   Lucene Monitor's presearcher does, so that only candidates are evaluated.
 * ``compile_matcher``: a closure over a ``DocView``. Plain literals become set operations done in C
   (``keys <= view.any``); only NEAR and ``cs()`` look at word positions.
-* ``witness``: for a watchlist that matched, the word ranges that made it match (for the snippet).
+
+What made a watchlist match (for its snippet) is found by ``_witness``.
 """
 
 from __future__ import annotations
@@ -19,18 +20,16 @@ from monitor.match._view import DocView
 
 __all__ = [
     "Compiled",
+    "KeyTest",
     "Matcher",
-    "Witness",
     "compile_matcher",
     "compile_query",
     "estimate",
+    "key_test",
     "required_clauses",
-    "witness",
 ]
 
 Matcher = Callable[[DocView], bool]
-FastTest = Callable[[set[Key]], object]  # truthy when the query holds
-Witness = list[tuple[str, int, int]]  # (field name, folded start, folded end)
 
 # A small list of very frequent English words: a clause made of them is a poor index choice.
 _COMMON = frozenset(
@@ -134,66 +133,96 @@ def required_clauses(node: Query, cost: Cost) -> list[Clause]:
     return _Clauses(cost)(node)
 
 
+# must all be present, must all be absent, each must have one present
+KeyTest = tuple[tuple[Key, ...], tuple[Key, ...], tuple[tuple[Key, ...], ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    """A query ready for the engine: its matcher, required clauses, and the keys it tests."""
+    """A query ready for the engine: its test, required clauses, and the literal keys it looks for.
+
+    ``test`` is a ``KeyTest`` (plain data, evaluated inline by the engine) for queries decided by key
+    presence alone, which are most of them, else a matcher closure. ``literals`` are words, ``stem*``
+    prefixes and pairs of adjacent words. Tuples of strings rather than sets or closures: the
+    cyclic garbage collector stops tracking those, and an engine holds one of each per watchlist.
+    """
 
     query: Query
-    matcher: Matcher
-    clauses: list[Clause]
-    words: frozenset[str]
-    pairs: frozenset[tuple[str, str]]
-    prefixes: frozenset[str]
-    fast: FastTest | None = None
+    test: KeyTest | Matcher
+    literals: tuple[Key, ...]
 
 
-def compile_query(query: Query, cost: Cost) -> Compiled:
-    """The matcher of a query, its required clauses and the keys matchers look up in ``view.any``."""
+def compile_query(query: Query, cost: Cost) -> tuple[Compiled, list[Clause]]:
+    """The test of a query and the keys it looks up in ``view.any``; and its required clauses."""
     clauses = _Clauses(cost)
-    words: set[str] = set()
-    pairs: set[tuple[str, str]] = set()
-    prefixes: set[str] = set()
-    _literals(query, words, pairs, prefixes)
-    matcher = _Compiler(clauses).compile(query)
-    return Compiled(
-        query, matcher, clauses(query), frozenset(words), frozenset(pairs), frozenset(prefixes), _fast(query)
-    )
+    found: dict[Key, None] = {}
+    _literals(query, found)
+    test: KeyTest | Matcher | None = key_test(query)
+    if test is None:
+        test = _Compiler(clauses).compile(query)
+    return Compiled(query, test, tuple(found)), clauses(query)
 
 
-def _fast(query: Query) -> FastTest | None:
-    """A C-level test on ``view.any`` for queries decided by key presence alone (most of them).
-
-    ``keys.issubset`` for a literal or an AND of literals, ``keys.intersection`` (truthy when not
-    empty) for an OR of literals: a bound built-in method, called without a Python frame.
-    """
+def key_test(query: Query) -> KeyTest | None:
+    """The query as key presence tests, if that decides it: literals in any field, filters, their ORs
+    and NOTs under one AND (``a b``, ``(a OR b) NOT c``, ``"w1 w2" source:x``)."""
     key = _plain_key(query)
     if key is not None:
-        return frozenset((key,)).issubset
-    if isinstance(query, And | Or):
-        keys = [_plain_key(child) for child in query.children]
-        if all(k is not None for k in keys):
-            present = frozenset(k for k in keys if k is not None)
-            return present.issubset if isinstance(query, And) else present.intersection
-    return None
+        return (key,), (), ()
+    if isinstance(query, Or):
+        group = _plain_group(query)
+        return None if group is None else ((), (), (group,))
+    if not isinstance(query, And):
+        return None
+    must: list[Key] = []
+    must_not: list[Key] = []
+    groups: list[tuple[Key, ...]] = []
+    for child in query.children:
+        key = _plain_key(child)
+        if key is not None:
+            must.append(key)
+            continue
+        if isinstance(child, Or):
+            group = _plain_group(child)
+            if group is None:
+                return None
+            groups.append(group)
+            continue
+        if not isinstance(child, Not):
+            return None
+        key = _plain_key(child.child)
+        group = (key,) if key is not None else _plain_group(child.child)
+        if group is None:
+            return None
+        must_not.extend(group)
+    return tuple(dict.fromkeys(must)), tuple(dict.fromkeys(must_not)), tuple(groups)
 
 
-def _literals(node: Query, words: set[str], pairs: set[tuple[str, str]], prefixes: set[str]) -> None:
+def _plain_group(node: Query) -> tuple[Key, ...] | None:
+    """The keys of an OR whose children are all plain literals."""
+    if not isinstance(node, Or):
+        return None
+    keys = tuple(_plain_key(child) for child in node.children)
+    return None if None in keys else keys  # type: ignore[return-value]
+
+
+def _literals(node: Query, found: dict[Key, None]) -> None:
     if isinstance(node, Term):
-        words.add(node.word)
+        found[node.word] = None
     elif isinstance(node, Phrase | CaseTerm):
         if len(node.words) == 1:
-            words.add(node.words[0])
-        pairs.update(pairwise(node.words))
+            found[node.words[0]] = None
+        found.update(dict.fromkeys(pairwise(node.words)))
     elif isinstance(node, Prefix):
-        prefixes.add(node.key)
+        found[node.key] = None
     elif isinstance(node, And | Or):
         for child in node.children:
-            _literals(child, words, pairs, prefixes)
+            _literals(child, found)
     elif isinstance(node, Not):
-        _literals(node.child, words, pairs, prefixes)
+        _literals(node.child, found)
     elif isinstance(node, Near):
-        _literals(node.left, words, pairs, prefixes)
-        _literals(node.right, words, pairs, prefixes)
+        _literals(node.left, found)
+        _literals(node.right, found)
 
 
 def compile_matcher(node: Query) -> Matcher:
@@ -292,84 +321,3 @@ class _Compiler:
             return False
 
         return or_matcher
-
-
-# witness ------------------------------------------------------------------------------------------------
-def holds(node: Query, view: DocView) -> bool:
-    """Plain interpretation of the tree over a view (used for witnesses, not in the hot path)."""
-    if isinstance(node, And):
-        return all(holds(c, view) for c in node.children)
-    if isinstance(node, Or):
-        return any(holds(c, view) for c in node.children)
-    if isinstance(node, Not):
-        return not holds(node.child, view)
-    if isinstance(node, CaseTerm | Near):
-        return view.has_spans(node)
-    if isinstance(node, Term):
-        return view.has_word(node.word, node.field)
-    if isinstance(node, Phrase):
-        return view.has_phrase(node.words, node.field)
-    if isinstance(node, Prefix) and node.field != "any":
-        return view.has(" " + node.stem, node.field)
-    return node.key in view.any  # Source, Lang
-
-
-def witness(node: Query, view: DocView) -> Witness:
-    """Folded ranges that show why ``node`` holds: the first occurrence of each positive literal used."""
-    kind = type(node)
-    if kind is And:
-        out: Witness = []
-        for child in node.children:  # type: ignore[union-attr]
-            out.extend(witness(child, view))
-        return out
-    if kind is Or:
-        for child in node.children:  # type: ignore[union-attr]
-            if holds(child, view):
-                return witness(child, view)
-        return []
-    if kind is Near:
-        return _near_witness(node, view)  # type: ignore[arg-type]
-    if kind is Not or kind is Source or kind is Lang:
-        return []
-    return _leaf_witness(node, view)  # type: ignore[arg-type]
-
-
-def _leaf_witness(node: Term | Phrase | Prefix | CaseTerm, view: DocView) -> Witness:
-    """First occurrence of a literal, title before body; shared by all the hits of an article."""
-    cache_key = (node, node.field) if isinstance(node, CaseTerm) else (node.key, node.field)
-    cache = view.witnesses
-    found = cache.get(cache_key)
-    if found is not None:
-        return found
-    found = []
-    for name in ("title", "body") if node.field == "any" else (node.field,):
-        text = view.title if name == "title" else view.body
-        if isinstance(node, CaseTerm):
-            ranges = text.case_ranges(node)
-            if ranges:
-                found = [(name, *ranges[0])]
-                break
-        else:
-            first = text.first_occurrence(node)
-            if first is not None:
-                found = [(name, *first)]
-                break
-    cache[cache_key] = found
-    return found
-
-
-def _near_witness(node: Near, view: DocView) -> Witness:
-    """The first pair of operand occurrences that satisfies the NEAR, as two ranges."""
-    for name in ("title", "body") if node.field == "any" else (node.field,):
-        text = view.title if name == "title" else view.body
-        for combined in text.spans(node):
-            lefts = [s for s in text.spans(node.left) if combined[0] <= s[0] and s[1] <= combined[1]]
-            rights = [s for s in text.spans(node.right) if combined[0] <= s[0] and s[1] <= combined[1]]
-            for a in lefts:
-                for b in rights:
-                    after = a[1] < b[0] and b[0] - a[1] <= node.distance
-                    before = b[1] < a[0] and a[0] - b[1] <= node.distance and not node.ordered
-                    if after or before:
-                        return [(name, *text.folded_span(*a)), (name, *text.folded_span(*b))]
-            return [(name, *text.folded_span(*combined))]  # pragma: no cover - always such a pair
-    return []

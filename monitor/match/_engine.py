@@ -29,22 +29,24 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import ahocorasick
-
-from monitor.core import WatchlistHit
+from monitor.core import Span, WatchlistHit
 from monitor.log import get_logger
 from monitor.match._analysis import FieldText
 from monitor.match._ast import Key
-from monitor.match._compile import Clause, Compiled, FastTest, Matcher, compile_query, estimate, witness
+from monitor.match._compile import Clause, Compiled, KeyTest, Matcher, compile_query, estimate
 from monitor.match._errors import QuerySyntaxError
+from monitor.match._index import PostingIndex
 from monitor.match._parser import parse_query
-from monitor.match._snippet import build_hit
+from monitor.match._snippet import Located, locate, shown
 from monitor.match._types import Document, WatchlistSpec
 from monitor.match._view import DocView, Lookup
+from monitor.match._witness import Plan, Ref, compile_plan, interner, ref_ranges
 
 __all__ = ["Engine", "EngineStats", "explain"]
 
 log = get_logger(__name__)
+
+_FREEZE_AT = 5_000  # watchlists: smaller engines (``explain``, tests, a search) are left to the collector
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ class _Entry:
     """A compiled watchlist query and the (at most two) clauses it is indexed under."""
 
     compiled: Compiled
-    index: tuple[Clause, ...]
+    index: tuple[tuple[Key, ...], ...]  # tuples, not sets: see ``Compiled``
 
 
 class Engine:
@@ -77,14 +79,11 @@ class Engine:
     def __init__(self) -> None:  # use Engine.build
         self._ids: list[int] = []
         self._entries: list[_Entry] = []
-        self._matchers: list[Matcher] = []
-        self._fast: list[FastTest | None] = []
+        self._tests: list[KeyTest | Matcher] = []
+        self._plans: list[Plan | None] = []  # compiled on a watchlist's first hit
+        self._intern = interner()
         self._cache: dict[tuple[str, tuple[tuple[str, ...], ...]], _Entry] = {}
-        self._post1: dict[Key, tuple[int, ...]] = {}
-        self._post2: dict[Key, tuple[int, ...]] = {}
-        self._keys1: frozenset[Key] = frozenset()
-        self._keys2: frozenset[Key] = frozenset()
-        self._always: frozenset[int] = frozenset()
+        self._postings = PostingIndex((), 0)
         self._lookup = Lookup()
         self._automaton_keys = 0
         self._build_s = 0.0
@@ -110,6 +109,10 @@ class Engine:
         and compiled queries of watchlists that did not change.
         """
         started = time.perf_counter()
+        specs = list(specs)
+        large = len(specs) >= _FREEZE_AT
+        if large:  # collect what is garbage now, so that the freeze below keeps no garbage alive
+            gc.collect()
         paused = gc.isenabled()
         if paused:  # see _build: the cyclic collector would re-scan the growing heap over and over
             gc.disable()
@@ -118,6 +121,8 @@ class Engine:
         finally:
             if paused:
                 gc.enable()
+        if large:
+            gc.freeze()
         engine._build_s = time.perf_counter() - started
         return engine
 
@@ -125,9 +130,15 @@ class Engine:
     def _build(
         cls, specs: Iterable[WatchlistSpec], frequencies: Mapping[str, float] | None, previous: Engine | None
     ) -> Engine:
-        """The build itself. It allocates millions of small acyclic objects (closures, key sets), and
+        """The build itself. It allocates about ten objects per watchlist (query nodes, key tuples), and
         each of the cyclic collector's full passes re-scans all of them: pausing the collector meanwhile
         cut the build of 100,000 watchlists from 11 s to 4.3 s. Reference counting still frees garbage.
+
+        A large engine is then frozen (``gc.freeze``: moved out of the collector's generations, where
+        the first passes after a build cost seconds, 0.5 ms per article over the next 5,000 articles
+        at 100,000 watchlists). That is safe because an engine holds no reference cycles: it is freed
+        by reference counting when the next one replaces it (a test checks this). What the freeze keeps
+        beyond that is what was alive anyway, plus garbage cycles other threads made during the build.
         """
         engine = cls()
         seen: set[int] = set()
@@ -155,49 +166,30 @@ class Engine:
                     query = parse_query(spec.query, synonyms=spec.synonyms)
                 except QuerySyntaxError as exc:
                     raise exc.for_watchlist(spec.id, spec.name) from None
-                compiled = compile_query(query, cost)
-                entry = _Entry(compiled, tuple(sorted(compiled.clauses, key=cost)[:2]))
+                compiled, clauses = compile_query(query, cost)
+                entry = _Entry(compiled, tuple(tuple(c) for c in sorted(clauses, key=cost)[:2]))
             engine._cache[cache_key] = entry
             engine._ids.append(spec.id)
             engine._entries.append(entry)
-            engine._matchers.append(entry.compiled.matcher)
-            engine._fast.append(entry.compiled.fast)
+            engine._tests.append(entry.compiled.test)
+        engine._plans = [None] * len(engine._entries)
         engine._index()
         return engine
 
     def _index(self) -> None:
-        post1: dict[Key, list[int]] = {}
-        post2: dict[Key, list[int]] = {}
-        always: list[int] = []
         words: set[str] = set()
         pairs: set[tuple[str, str]] = set()
         prefixes: set[str] = set()
-        for n, entry in enumerate(self._entries):
-            compiled = entry.compiled
-            words |= compiled.words
-            pairs |= compiled.pairs
-            prefixes |= compiled.prefixes
-            if not entry.index:
-                always.append(n)
-                continue
-            for k in entry.index[0]:
-                post1.setdefault(k, []).append(n)
-            for k in entry.index[-1]:
-                post2.setdefault(k, []).append(n)
-        self._post1 = {k: tuple(v) for k, v in post1.items()}
-        self._post2 = {k: tuple(v) for k, v in post2.items()}
-        self._keys1 = frozenset(self._post1)
-        self._keys2 = frozenset(self._post2)
-        self._always = frozenset(always)
-        automaton = None
-        if prefixes or pairs:
-            automaton = ahocorasick.Automaton()
-            for key in prefixes:
-                automaton.add_word(" " + key[:-1], key)
-            for pair in pairs:
-                automaton.add_word(f" {pair[0]} {pair[1]} ", pair)
-            automaton.make_automaton()
-        self._lookup = Lookup(frozenset(words), automaton)
+        for entry in self._entries:
+            for key in entry.compiled.literals:
+                if isinstance(key, tuple):
+                    pairs.add(key)
+                elif key[-1] == "*":
+                    prefixes.add(key)
+                else:
+                    words.add(key)
+        self._postings = PostingIndex((entry.index for entry in self._entries), len(self._entries))
+        self._lookup = Lookup(frozenset(words), frozenset(p[:-1] for p in prefixes), frozenset(pairs))
         self._automaton_keys = len(prefixes) + len(pairs)
 
     # matching -----------------------------------------------------------------------------------------
@@ -205,40 +197,66 @@ class Engine:
         """Fold, cut and look up one document (the part of ``match`` shared by all watchlists)."""
         return DocView(doc, FieldText(doc.title), FieldText(doc.body), self._lookup)
 
-    def candidates(self, view: DocView) -> set[int]:
-        """Internal numbers of the watchlists worth evaluating: both index clauses present, or always."""
-        keys = view.any
-        found: set[int] = set().union(*map(self._post1.__getitem__, self._keys1 & keys))
-        if found:
-            found &= set().union(*map(self._post2.__getitem__, self._keys2 & keys))
-        if self._always:
-            found |= self._always
-        return found
+    def candidates(self, view: DocView) -> list[int]:
+        """Internal numbers of the watchlists worth evaluating (both index clauses present), sorted."""
+        return self._postings.candidates(view.any, len(view.any))
 
     def match(self, doc: Document) -> list[WatchlistHit]:
         """The watchlists that match ``doc``, each with its snippet, ordered by watchlist id."""
         view = self.analyse(doc)
         candidates = self.candidates(view)
-        matchers, fast, keys = self._matchers, self._fast, view.any
-        matched = []
-        for n in candidates:
-            test = fast[n]
-            if test(keys) if test is not None else matchers[n](view):
-                matched.append(n)
-        matched.sort()
+        matched = self.evaluate(view, candidates)
         self._documents += 1
         self._candidates += len(candidates)
         self._hits += len(matched)
         self._last_candidates = len(candidates)
         self._last_hits = len(matched)
+        return self.hits(view, matched)
+
+    def evaluate(self, view: DocView, candidates: list[int]) -> list[int]:
+        """The candidates whose query holds (exact evaluation), in the order given."""
+        tests, keys = self._tests, view.any
+        issuperset, isdisjoint = keys.issuperset, keys.isdisjoint
+        matched = []
+        for n in candidates:
+            test = tests[n]
+            if type(test) is tuple:  # a KeyTest, inline: no Python call per candidate
+                must, must_not, groups = test
+                if issuperset(must) and isdisjoint(must_not):
+                    for group in groups:
+                        if isdisjoint(group):
+                            break
+                    else:
+                        matched.append(n)
+            elif test(view):  # type: ignore[operator]
+                matched.append(n)
+        return matched
+
+    def hits(self, view: DocView, matched: list[int]) -> list[WatchlistHit]:
+        """The hit of each matched watchlist: the sentence(s) its literals were found in, with spans.
+
+        A watchlist's plan names the literals its snippet shows; each literal is found and its sentence
+        located once per article, and watchlists showing the same literals share one snippet.
+        """
         hits: list[WatchlistHit] = []
-        made: dict[tuple[tuple[str, int, int], ...], WatchlistHit] = {}
+        made: dict[tuple[Ref, ...], tuple[str, tuple[Span, ...]]] = {}
+        located: dict[Ref, list[Located]] = {}
+        plans, ids = self._plans, self._ids
         for n in matched:
-            found = tuple(witness(self._entries[n].compiled.query, view))
-            shared = made.get(found)
-            if shared is None:  # watchlists matched by the same words share one snippet
-                shared = made[found] = build_hit(0, view, list(found))
-            hits.append(WatchlistHit(self._ids[n], shared.snippet, shared.spans))
+            plan = plans[n]
+            if plan is None:
+                plan = plans[n] = compile_plan(self._entries[n].compiled.query, self._intern)
+            refs = plan if type(plan) is tuple else plan(view)  # type: ignore[operator]
+            made_for = made.get(refs)
+            if made_for is None:
+                infos: list[Located] = []
+                for ref in refs:
+                    found = located.get(ref)
+                    if found is None:
+                        found = located[ref] = [locate(view, r) for r in ref_ranges(ref, view)]
+                    infos += found
+                made_for = made[refs] = shown(view, infos)
+            hits.append(WatchlistHit(ids[n], *made_for))
         return hits
 
     # introspection ------------------------------------------------------------------------------------
@@ -246,9 +264,9 @@ class Engine:
     def stats(self) -> EngineStats:
         return EngineStats(
             watchlists=len(self._ids),
-            keys=len(self._keys1 | self._keys2),
+            keys=len(self._postings.keys),
             automaton_keys=self._automaton_keys,
-            always_candidates=len(self._always),
+            always_candidates=self._postings.always,
             build_s=self._build_s,
             documents=self._documents,
             candidates=self._candidates,

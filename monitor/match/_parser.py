@@ -46,6 +46,11 @@ _NEAR_OPERAND = "NEAR operands must be terms, phrases, wildcards or OR-groups of
 
 Synonyms = dict[tuple[str, ...], list[Query]]
 
+# Nodes of bare words already parsed, per (word as written, field): watchlists share their words, so
+# 100,000 queries fold a vocabulary of a few ten thousand words once and share the (frozen) nodes.
+_WORDS: dict[tuple[str, str], Query] = {}
+_WORDS_LIMIT = 200_000
+
 
 def parse_query(text: str, *, synonyms: Sequence[Sequence[str]] = ()) -> Query:
     """Parse a query; raise ``QuerySyntaxError`` naming the position and the problem."""
@@ -285,7 +290,15 @@ class _Parser:
             self.take()
             return node
         if kind == "WORD":
-            return _literal(tok.text, tok.pos, field, self.query, self.synonyms)
+            if self.synonyms:
+                return _literal(tok.text, tok.pos, field, self.query, self.synonyms)
+            known = _WORDS.get((tok.text, field))
+            if known is None:
+                known = _literal(tok.text, tok.pos, field, self.query, self.synonyms)
+                if len(_WORDS) >= _WORDS_LIMIT:
+                    _WORDS.clear()
+                _WORDS[tok.text, field] = known
+            return known
         if kind == "PHRASE":
             return self.phrase(tok, field)
         if kind == "CS":

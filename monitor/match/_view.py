@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from operator import itemgetter
-
-import ahocorasick
+from itertools import chain, pairwise
 
 from monitor.match._analysis import FieldText
 from monitor.match._ast import CaseTerm, Key, Near
+from monitor.match._parser import MIN_STEM
 from monitor.match._types import Document, normalize_host, normalize_language
 
-__all__ = ["DocView", "Lookup", "filter_keys"]
-
-_second = itemgetter(1)
-
+__all__ = ["DocView", "Lookup", "TokenKeys", "filter_keys"]
 
 def filter_keys(doc: Document) -> Iterable[str]:
     """The ``source:`` and ``lang:`` keys an article satisfies (every parent domain, every subtag prefix)."""
@@ -31,16 +26,48 @@ def filter_keys(doc: Document) -> Iterable[str]:
             yield "lang:" + "-".join(tags[:i])
 
 
-@dataclass(frozen=True, slots=True)
+class TokenKeys(dict[str, tuple[str, ...]]):
+    """Token → the keys it gives: itself if a watchlist uses the word, and ``stem*`` for every watched
+    stem it starts with. Filled on first sight of a token: news text reuses its vocabulary, so after a
+    few hundred articles almost every token is a C-level dict hit, where the article's words used to
+    go through a set intersection and an automaton scan each time."""
+
+    _LIMIT = 1_000_000  # tokens remembered; past that the cache starts again (numbers, typos, names)
+
+    def __init__(self, words: frozenset[str], stems: frozenset[str]) -> None:
+        super().__init__()
+        self.words = words
+        self.stems = stems
+        self.longest = max(map(len, stems), default=0)
+
+    def __missing__(self, token: str) -> tuple[str, ...]:
+        keys = [token] if token in self.words else []
+        if self.stems:
+            stems = self.stems
+            for end in range(MIN_STEM, min(len(token), self.longest) + 1):
+                if token[:end] in stems:
+                    keys.append(token[:end] + "*")
+        if len(self) >= self._LIMIT:
+            self.clear()
+        found = self[token] = tuple(keys)
+        return found
+
+
 class Lookup:
     """What the engine looks for in every article: the keys its watchlists can test in ``DocView.any``.
 
-    ``automaton`` finds ``stem*`` prefixes (as " stem") and pairs of adjacent words (as " w1 w2 ") in
-    one scan of the space-joined words.
+    Words and ``stem*`` prefixes come from ``tokens`` (see ``TokenKeys``), pairs of adjacent words (the
+    keys of phrases) from a C-level intersection of ``pairs`` with the article's word pairs.
     """
 
-    words: frozenset[str] = frozenset()
-    automaton: ahocorasick.Automaton | None = None
+    __slots__ = ("pairs", "tokens")
+
+    def __init__(
+        self, words: frozenset[str] = frozenset(), stems: frozenset[str] = frozenset(),
+        pairs: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
+        self.tokens = TokenKeys(words, stems)
+        self.pairs = pairs
 
 
 class DocView:
@@ -51,21 +78,31 @@ class DocView:
     no watchlist uses are left out: that keeps the set, and the intersections with it, small.
     """
 
-    __slots__ = ("_body_keys", "any", "body", "doc", "title", "title_keys", "witnesses")
+    __slots__ = (
+        "_body_keys", "any", "body", "doc", "located", "parts", "refs", "title", "title_keys", "witnesses"
+    )
 
     def __init__(self, doc: Document, title: FieldText, body: FieldText, lookup: Lookup) -> None:
         self.doc = doc
         self.title = title
         self.body = body
         self.title_keys = set(title.tokens)
-        found: set[Key] = set(lookup.words.intersection(body.tokens))
-        found.update(lookup.words.intersection(title.tokens))
-        if lookup.automaton is not None:  # one scan over both fields; "|" keeps pairs inside a field
-            found.update(map(_second, lookup.automaton.iter(title.joined() + "|" + body.joined())))
+        distinct = set(self.title_keys)
+        distinct.update(body.tokens)
+        found: set[Key] = set(chain.from_iterable(map(lookup.tokens.__getitem__, distinct)))
+        if lookup.pairs:
+            found.update(lookup.pairs.intersection(pairwise(title.tokens)))
+            found.update(lookup.pairs.intersection(pairwise(body.tokens)))
         found.update(filter_keys(doc))
         self.any = found
         self._body_keys: set[str] | None = None
         self.witnesses: dict[object, list[tuple[str, int, int]]] = {}  # first occurrences, per literal
+        # per-article caches of the hit path (``_witness.ref_ranges``, ``_snippet``): witness ranges per
+        # ref, sentence and original offsets per range, snippet text per sentence
+        self.refs: dict[object, list[tuple[str, int, int]]] = {}
+        self.located: dict[tuple[str, int, int], tuple[tuple[str, int, int, bool, bool], int, int]] = {}
+        # keyed by one sentence, or a frozenset of several
+        self.parts: dict[object, tuple[str, dict[tuple[str, int, int, bool, bool], int | None]]] = {}
 
     @property
     def body_keys(self) -> set[str]:

@@ -16,6 +16,7 @@ from typing import TextIO
 from monitor.core import AlertMessage, DeliveryOutcome, Span
 from monitor.log import get_logger
 from monitor.notify._base import Digest, transient
+from monitor.notify._story_render import render_console_story_update
 from monitor.notify._text import clean_line, clean_segments, clip, group_by_story, segments, window
 
 __all__ = ["ConsoleNotifier", "render_console", "render_console_digest", "render_sentence_marked"]
@@ -98,6 +99,10 @@ class ConsoleNotifier:
 
     async def send_digest(self, digest: Digest) -> DeliveryOutcome:
         return await self._write(render_console_digest(digest), alert=digest.idempotency_key)
+
+    async def send_story_update(self, message: AlertMessage) -> DeliveryOutcome:
+        """A later member of an alerted story: one "also reported by" line."""
+        return await self._write(render_console_story_update(message), alert=message.idempotency_key)
 
     async def send_test(self) -> DeliveryOutcome:
         text = f"[monitor] test message for channel {clean_line(self.name)}\n"

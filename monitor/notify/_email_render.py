@@ -40,6 +40,8 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates ship with the package and never change under a running process: no stat() per render.
+        auto_reload=False,
     )
 
 

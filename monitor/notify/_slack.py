@@ -29,6 +29,7 @@ from monitor.notify._slack_render import (
     slack_digest_blocks,
     slack_test_blocks,
 )
+from monitor.notify._story_render import parent_of, slack_follow_up_blocks, slack_follow_up_text
 
 __all__ = ["SlackNotifier"]
 
@@ -116,6 +117,33 @@ class SlackNotifier:
             return fail(f"slack {self.name}: updating a message needs bot-token mode")
         payload = {"ts": external_id, "text": fallback_text(message), "blocks": slack_blocks(message)}
         return await self._post("chat.update", payload, alert=message.idempotency_key)
+
+    async def send_story_update(self, message: AlertMessage) -> DeliveryOutcome:
+        """A later member of an alerted story.
+
+        Bot token: the story's message is edited in place (``chat.update``) to list every outlet; if
+        Slack refuses the edit for good (message deleted, too old, channel name instead of id after a
+        restart), a short follow-up is posted in its thread instead. Incoming webhook (no edits, no
+        threads): a short follow-up message in the channel.
+        """
+        parent = parent_of(message)
+        ts = message.extra.get("parent_external_id")
+        if self._token is not None and parent is not None and isinstance(ts, str) and ts:
+            outcome = await self.update(ts, parent)
+            if outcome.ok or not outcome.permanent:
+                return DeliveryOutcome(ok=True, external_id=ts) if outcome.ok else outcome
+            self._log.info("notify.update_refused", alert=message.idempotency_key, error=outcome.error)
+            return await self._follow_up(message, thread_ts=ts)
+        return await self._follow_up(message, thread_ts=None)
+
+    async def _follow_up(self, message: AlertMessage, *, thread_ts: str | None) -> DeliveryOutcome:
+        payload: dict[str, Any] = {
+            "text": slack_follow_up_text(message),
+            "blocks": slack_follow_up_blocks(message),
+        }
+        if thread_ts is not None:
+            payload["thread_ts"] = thread_ts
+        return await self._post("chat.postMessage", payload, alert=message.idempotency_key)
 
     async def aclose(self) -> None:
         if self._owns_client:

@@ -23,6 +23,7 @@ from monitor.core import AlertMessage, DeliveryOutcome
 from monitor.log import get_logger
 from monitor.notify._base import Digest, Scrubber
 from monitor.notify._http import outcome_for_exception, outcome_for_status
+from monitor.notify._story_render import webhook_story_update_payload
 from monitor.notify._text import group_by_story
 
 __all__ = [
@@ -136,6 +137,11 @@ class WebhookNotifier:
 
     async def send_digest(self, digest: Digest) -> DeliveryOutcome:
         return await self._post(webhook_digest_payload(digest), digest.idempotency_key, event="digest")
+
+    async def send_story_update(self, message: AlertMessage) -> DeliveryOutcome:
+        """A later member of an alerted story (``monitor.story_update/1``, event ``story_update``)."""
+        payload = webhook_story_update_payload(message)
+        return await self._post(payload, message.idempotency_key, event="story_update")
 
     async def send_test(self) -> DeliveryOutcome:
         key = f"test-{uuid.uuid4()}"

@@ -7,6 +7,7 @@ from monitor.pipeline._articles import content_hash
 from monitor.pipeline._cpu import CpuRunner, ExecutorRunner, InlineRunner
 from monitor.pipeline._observe import NullObserver, PollObserver
 from monitor.pipeline._poll import Pipeline, PipelineOptions, PollSummary
+from monitor.pipeline._stories import StoryService
 
 __all__ = [
     "CpuRunner",
@@ -17,5 +18,6 @@ __all__ = [
     "PipelineOptions",
     "PollObserver",
     "PollSummary",
+    "StoryService",
     "content_hash",
 ]

@@ -19,10 +19,11 @@ from monitor.log import get_logger
 from monitor.match import EngineHolder
 from monitor.pipeline._articles import ArticleMaker
 from monitor.pipeline._cpu import CpuRunner
-from monitor.pipeline._entries import read_entries
+from monitor.pipeline._entries import Entries, read_entries
 from monitor.pipeline._observe import NullObserver, PollObserver
 from monitor.schedule import PollObservation, ScheduleState, next_after_failure, next_after_success
 from monitor.store import NewArticle, PollRecord, SourceRow, SourceUpdate, Store
+from monitor.store._stories import StoryAssigner
 
 log = get_logger("monitor.pipeline")
 
@@ -72,6 +73,7 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         observer: PollObserver | None = None,
+        stories: StoryAssigner | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
@@ -81,6 +83,7 @@ class Pipeline:
         self.clock = clock
         self.rng = rng or random.Random()
         self.observer: PollObserver = observer or NullObserver()
+        self.stories = stories  # story assignment inside the ingest transaction (None: off)
 
     def policy_for(self, src: SourceRow) -> FetchPolicy:
         allow_private = (
@@ -121,16 +124,23 @@ class Pipeline:
         if result.not_modified:
             return await self._unchanged(src, result)
         t1 = time.perf_counter()
+        mode = _mode(src)
+        from_feed = bool(src.options.get("trust_feed_content")) or mode == "skip"
         try:
-            entries, ttl_s, problem = await read_entries(
-                src, result, fetcher=self.fetcher, policy=policy, cpu=self.cpu
+            read = await read_entries(
+                src,
+                result,
+                fetcher=self.fetcher,
+                policy=policy,
+                cpu=self.cpu,
+                normalize_at=self.clock() if from_feed else None,
             )
         except Exception as exc:  # a parser's ParseError or anything unexpected from hostile input
             return await self._failed(src, f"cannot parse {src.url}: {exc}", None, gone=False)
         self.observer.parse_done(kind=src.kind, elapsed_s=time.perf_counter() - t1)
-        if problem:
-            log.warning("feed.ill_formed", source=src.name, problem=problem)
-        return await self._ingest(src, result, entries[: self.options.max_entries_per_poll], ttl_s, policy)
+        if read.problem:
+            log.warning("feed.ill_formed", source=src.name, problem=read.problem)
+        return await self._ingest(src, result, read, policy)
 
     async def _failed(
         self, src: SourceRow, error: str, retry_after_s: float | None, *, gone: bool
@@ -177,17 +187,16 @@ class Pipeline:
         self,
         src: SourceRow,
         result: FetchResult,
-        entries: Sequence[Entry],
-        ttl_s: float | None,
+        read: Entries,
         policy: FetchPolicy,
     ) -> PollSummary:
-        fresh = _unique_entries(entries)
+        fresh = _unique_entries(read.entries[: self.options.max_entries_per_poll])
         known = await asyncio.to_thread(
             self.store.known, urls=[e.url for e in fresh], guids=[e.guid for e in fresh if e.guid]
         )
         new = [e for e in fresh if e.url not in known.urls and not (e.guid and e.guid in known.guids)]
         first = src.polls == 0
-        mode = src.first_poll if first else "alert"
+        mode = _mode(src)
         maker = ArticleMaker(
             source=src.name,
             fetcher=self.fetcher,
@@ -204,7 +213,7 @@ class Pipeline:
 
         async def one(entry: Entry) -> NewArticle | None:
             async with sem:
-                return await maker.make(entry)
+                return await maker.make(entry, read.carried.get(entry.url))
 
         made = await asyncio.gather(*(one(e) for e in new))
         articles = _unique_articles([a for a in made if a is not None])
@@ -214,7 +223,7 @@ class Pipeline:
             new_entries=len(new),
             seen_entries=len(fresh) - len(new),
             entry_times=tuple(e.published for e in fresh if e.published is not None),
-            ttl_s=ttl_s,
+            ttl_s=read.ttl_s,
             max_age_s=result.max_age_s,
         )
         decision = next_after_success(_state(src), obs, now=now, rng=self.rng)
@@ -231,9 +240,11 @@ class Pipeline:
             new_url=result.permanent_redirect_to,
             recent_entry_times=tuple(t.astimezone(UTC) for t in times),
             new_entries=len(articles),
+            parsed=True,
+            problem=read.problem,
         )
         record = PollRecord(src.id, update, tuple(articles), alert=mode == "alert")
-        report = await asyncio.to_thread(self.store.apply_poll, record, now=now)
+        report = await asyncio.to_thread(self.store.apply_poll, record, now=now, stories=self.stories)
         self.observer.ingested(
             source=src.name, articles=report.articles_added, hits_by_watchlist=report.hits_by_watchlist
         )
@@ -256,6 +267,11 @@ class Pipeline:
             hits=report.hits_added,
             alerts=report.alerts_enqueued,
         )
+
+
+def _mode(src: SourceRow) -> str:
+    """How this poll treats new entries: the source's ``first_poll`` policy on its first poll, else alert."""
+    return src.first_poll if src.polls == 0 else "alert"
 
 
 def _unique_entries(entries: Sequence[Entry]) -> list[Entry]:

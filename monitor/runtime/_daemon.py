@@ -1,5 +1,10 @@
-"""The daemon: a periodic tick asks the database which sources are due, a bounded pool of asyncio
-workers polls them, and the dispatcher drains the outbox.
+"""The daemon: a periodic tick asks the database which sources are due, workers poll them, and the
+dispatcher drains the outbox.
+
+Two execution modes share the job bodies of ``_jobs``: with SQLite, an APScheduler tick, a bounded pool
+of asyncio workers and a periodic dispatcher in this one process (the embedded mode); with PostgreSQL,
+procrastinate jobs shared by every replica (``_jobs_queue``, the job-queue mode). ``run_forever`` picks
+the mode from the database URL; ``role`` splits polling from delivery across processes.
 
 Like Miniflux, the scheduler holds no state of its own: next check times, validators and errors live in
 the database, so a restart (or a second replica) loses nothing. SIGTERM / SIGINT stop the claiming of new
@@ -11,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,15 +29,18 @@ from monitor.match import EngineHolder
 from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary
 from monitor.runtime import _build
 from monitor.runtime._dispatcher import Dispatcher, DispatchReport
+from monitor.runtime._housekeeping import Housekeeper, reload_config
 from monitor.runtime._http import HealthServer
+from monitor.runtime._jobs import SOURCE_LEASE_S, PollTicket, Work
+from monitor.runtime._jobs_queue import JobQueue, Role
 from monitor.runtime._metrics import Metrics
+from monitor.runtime._stories import StoryLifecycle
 from monitor.settings import Settings
 from monitor.store import SourceRow, Store
 
 log = get_logger("monitor.runtime")
 
-# A claimed source is leased for this long; a worker that dies mid-poll gives it back when the lease ends.
-SOURCE_LEASE_S = 900.0
+__all__ = ["SOURCE_LEASE_S", "Daemon", "RunReport"]
 
 
 @dataclass
@@ -61,6 +69,7 @@ class Daemon:
         cpu: CpuRunner | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         grace_s: float = 8.0,
+        reload: Callable[[], Settings] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -77,6 +86,7 @@ class Daemon:
         self._watchlist_names: dict[int, str] = {}
         self.metrics = Metrics(watchlist_name=lambda wid: self._watchlist_names.get(wid, str(wid)))
         self.http: HealthServer | None = None
+        self.stories = StoryLifecycle.from_settings(settings, store=self.store, clock=clock)
         self.pipeline = Pipeline(
             store=self.store,
             fetcher=self.fetcher,
@@ -85,13 +95,21 @@ class Daemon:
             options=_build.pipeline_options(settings),
             clock=clock,
             observer=self.metrics,
+            stories=self.stories.service,
         )
         self.dispatcher = Dispatcher.from_settings(
             settings, store=self.store, notifiers=self.notifiers, clock=clock
         )
+        # Source-health alerts and retention (settings ``operations`` / ``retention``); SIGHUP re-reads
+        # the file through ``reload`` (the CLI passes its loader) and re-syncs sources and watchlists.
+        self.housekeeper = Housekeeper.from_settings(
+            settings, store=self.store, clock=clock, stopping=lambda: self._stop.is_set()
+        )
+        self._reload = reload
         self._watchlists_version: tuple[int, str | None] | None = None
         self._stop = asyncio.Event()
-        self._queue: asyncio.Queue[SourceRow] = asyncio.Queue()
+        self.work = Work(store=self.store, pipeline=self.pipeline, dispatcher=self.dispatcher, clock=clock)
+        self._queue: asyncio.Queue[PollTicket] = asyncio.Queue()
         self._in_flight: set[int] = set()
         self.last_tick: datetime | None = None
 
@@ -108,6 +126,7 @@ class Daemon:
             "config.synced",
             **{k: dict(zip(("added", "changed", "removed"), v, strict=True)) for k, v in report.items()},
         )
+        self.stories.start()  # load the story index, catch up from the database
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -152,45 +171,54 @@ class Daemon:
 
             for summary in await asyncio.gather(*(poll(s) for s in due)):
                 report.add(summary)
+        await self.housekeeper.check_health()
         report.dispatch = await self.dispatcher.drain()
+        await asyncio.to_thread(self.stories.save)
         return report
 
     # the daemon ---------------------------------------------------------------------------------------
-    async def tick(self) -> None:
-        """Ask the database which sources are due and queue them for the workers."""
+    async def observe(self, *, polls: bool = True) -> None:
+        """This process's own beat (liveness, gauges, and the matcher when it polls): the embedded
+        tick, or every few seconds in the job-queue mode, where the tick job runs on one replica."""
         self.last_tick = self.clock()
         self.metrics.last_tick.set(self.last_tick.timestamp())
-        if self._stop.is_set():
+        if self._stop.is_set() or not polls:
             return
+        await self.stories.maybe_maintain()
         await self.refresh_engine()
         due_count, earliest = await asyncio.to_thread(self.store.due_summary, now=self.last_tick)
         self.metrics.sources_due.set(due_count)
         lag = (self.last_tick - earliest).total_seconds() if earliest else 0.0
         self.metrics.schedule_lag.set(max(0.0, lag))
+
+    async def tick(self) -> None:
+        """Embedded mode: ask the database which sources are due, lease them, queue their polls."""
+        await self.observe()
+        if self._stop.is_set():
+            return
         free = max(0, self.settings.workers * 2 - self._queue.qsize() - len(self._in_flight))
         if free == 0:
             return
-        due = await asyncio.to_thread(
-            self.store.claim_due_sources, now=self.clock(), limit=free, lease_s=SOURCE_LEASE_S
-        )
-        for src in due:
-            self._queue.put_nowait(src)
-        if due:
-            log.debug("tick.queued", sources=len(due))
+        lease, ids = await self.work.due(limit=free)
+        await self.work.lease(ids, lease)
+        for source_id in ids:
+            self._queue.put_nowait(PollTicket(source_id, lease))
+        if ids:
+            log.debug("tick.queued", sources=len(ids))
 
     async def _worker(self, n: int) -> None:
         while not self._stop.is_set():
             try:
-                src = await asyncio.wait_for(self._queue.get(), timeout=0.5)
+                ticket = await asyncio.wait_for(self._queue.get(), timeout=0.5)
             except TimeoutError:
                 continue
-            self._in_flight.add(src.id)
+            self._in_flight.add(ticket.source_id)
             try:
-                await self.pipeline.poll(src)
+                await self.work.poll(ticket)
             except Exception:  # the daemon keeps running whatever one source does
-                log.exception("source.poll_crashed", source=src.name)
+                log.exception("source.poll_crashed", source_id=ticket.source_id)
             finally:
-                self._in_flight.discard(src.id)
+                self._in_flight.discard(ticket.source_id)
                 self._queue.task_done()
 
     async def _dispatch(self) -> None:
@@ -219,38 +247,33 @@ class Daemon:
         age = (self.clock() - oldest).total_seconds() if oldest else 0.0
         self.metrics.outbox_oldest.set(max(0.0, age))
 
+    async def reload(self) -> None:
+        """SIGHUP: re-read the configuration and re-sync its sources and watchlists (errors are logged
+        and the running configuration is kept)."""
+        if self._reload is None:
+            log.warning("config.reload_unavailable", reason="the daemon was started without a config loader")
+            return
+        fresh = await reload_config(self.store, load=self._reload, current=self.settings, now=self.clock())
+        if fresh is not None:
+            self._watchlists_version = None  # rebuild the matcher on the next tick
+
     def request_stop(self) -> None:
         if not self._stop.is_set():
             log.info("daemon.stopping")
         self._stop.set()
 
-    async def run_forever(self) -> None:
+    async def run_forever(self, *, role: Role = "all") -> None:
+        """Run until SIGTERM/SIGINT: the job-queue mode on PostgreSQL, the embedded mode on SQLite.
+
+        ``role`` ``poller`` polls (and keeps house), ``notifier`` delivers, ``all`` does both.
+        """
         await asyncio.to_thread(self.prepare)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
-        scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
-        now = datetime.now(UTC)
-        scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=self.settings.tick,
-            next_run_time=now,
-            max_instances=1,
-            coalesce=True,
-            id="tick",
-        )
-        scheduler.add_job(
-            self._dispatch,
-            "interval",
-            seconds=2,
-            next_run_time=now,
-            max_instances=1,
-            coalesce=True,
-            id="dispatch",
-        )
-        workers = [asyncio.create_task(self._worker(i)) for i in range(self.settings.workers)]
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
         if self.settings.http_port is not None:
             self.http = HealthServer(
                 host=self.settings.http_host,
@@ -261,20 +284,87 @@ class Daemon:
                 refresh=self.refresh_gauges,
             )
             await self.http.start()
+        try:
+            if self.store.dialect == "postgresql":
+                await self._run_jobs(role)
+            else:
+                await self._run_embedded(role)
+        finally:
+            if self.http is not None:
+                await self.http.close()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+            await asyncio.to_thread(self.stories.save)
+            log.info("daemon.stopped")
+
+    async def _run_jobs(self, role: Role) -> None:
+        """The job-queue mode: this process is one procrastinate worker of the cluster."""
+        polls = role != "notifier"
+        if polls:
+            await self.refresh_engine()  # before the first poll job
+        queue = JobQueue(
+            self.settings,
+            work=self.work,
+            role=role,
+            housekeeping=self.housekeeper.jobs(),
+            grace_s=self.grace_s,
+        )
+        beat = asyncio.create_task(self._beat(polls=polls))
+        log.info("daemon.started", mode="jobs", role=role, workers=self.settings.workers)
+        try:
+            await queue.run(self._stop)
+        finally:
+            beat.cancel()
+            await asyncio.gather(beat, return_exceptions=True)
+
+    async def _beat(self, *, polls: bool) -> None:
+        every = max(5.0, min(self.settings.tick, 10.0))  # liveness and watchlist changes, not polls
+        while not self._stop.is_set():
+            try:
+                await self.observe(polls=polls)
+            except Exception:  # a database hiccup: the next beat tries again
+                log.exception("daemon.beat_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=every)
+
+    async def _run_embedded(self, role: Role) -> None:
+        """The embedded mode: APScheduler tick and dispatcher, asyncio workers, all in this process."""
+        loop = asyncio.get_running_loop()
+        polls, delivers = role != "notifier", role != "poller"
+        scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
+        now = datetime.now(UTC)
+        jobs: list[tuple[str, Callable[[], Awaitable[None]], float, float]] = []
+        if polls:
+            jobs.append(("tick", self.tick, self.settings.tick, 0.0))
+            jobs.extend(self.housekeeper.jobs())
+        else:
+            jobs.append(("beat", lambda: self.observe(polls=False), self.settings.tick, 0.0))
+        if delivers:
+            jobs.append(("dispatch", self._dispatch, 2.0, 0.0))
+        for job_id, job, every_s, first_s in jobs:
+            scheduler.add_job(
+                job,
+                "interval",
+                seconds=every_s,
+                next_run_time=now + timedelta(seconds=first_s),
+                max_instances=1,
+                coalesce=True,
+                id=job_id,
+            )
+        workers = [asyncio.create_task(self._worker(i)) for i in range(self.settings.workers if polls else 0)]
         scheduler.start()
-        log.info("daemon.started", workers=self.settings.workers, tick_s=self.settings.tick)
+        log.info(
+            "daemon.started", mode="embedded", role=role, workers=len(workers), tick_s=self.settings.tick
+        )
         try:
             await self._stop.wait()
         finally:
             scheduler.shutdown(wait=False)
-            _done, pending = await asyncio.wait(workers, timeout=self.grace_s)
-            for task in pending:
-                task.cancel()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.dispatcher.drain(max_rounds=5), timeout=1.5)
-            if self.http is not None:
-                await self.http.close()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
-            log.info("daemon.stopped")
+            if workers:
+                _done, pending = await asyncio.wait(workers, timeout=self.grace_s)
+                for task in pending:
+                    task.cancel()
+            if delivers:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.dispatcher.drain(max_rounds=5), timeout=1.5)

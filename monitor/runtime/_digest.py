@@ -138,6 +138,8 @@ class ChannelPolicy:
     quiet: QuietHours | None = None
     digest_only: bool = False  # every alert waits for the digest (e-mail ``per: digest``)
     default: Schedule = field(default=DEFAULT_DIGEST)
+    # Later members of an alerted story: "send" (update / follow-up), "digest" or "silence" (e-mail).
+    story_updates: str = "send"
 
     def quiet_at(self, t: datetime) -> bool:
         return self.quiet is not None and self.quiet.window_at(t) is not None
@@ -249,5 +251,6 @@ def policies_from_settings(settings: _SettingsLike) -> tuple[dict[str, ChannelPo
             quiet=QuietHours(quiet.start, quiet.end, quiet.timezone or tz) if quiet is not None else None,
             digest_only=getattr(cfg, "per", "alert") == "digest",
             default=default,
+            story_updates=str(getattr(cfg, "story_updates", "send")),
         )
     return out, default

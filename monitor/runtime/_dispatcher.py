@@ -44,9 +44,11 @@ from monitor.runtime._digest import (
     policies_from_settings,
 )
 from monitor.runtime._messages import DispatchReport, RetryPolicy, backoff_s, build_messages
+from monitor.runtime._story_updates import StoryUpdates, kind_of
 from monitor.settings import Settings
 from monitor.store import Store
 from monitor.store._delivery import DigestRow, Outbox
+from monitor.store._story_outbox import StoryOutbox
 
 __all__ = ["DispatchReport", "Dispatcher", "backoff_s", "build_messages"]
 
@@ -97,6 +99,9 @@ class Dispatcher:
         self.retry = retry or RetryPolicy()
         self.channel_concurrency = channel_concurrency
         self.round_budget_s = round_budget_s
+        self.stories = StoryUpdates(
+            outbox=StoryOutbox(store), policy=self.policy, channels=list(self.policies), clock=clock
+        )
         self._lock = asyncio.Lock()
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self._sealed: dict[str, datetime] = {}
@@ -149,6 +154,19 @@ class Dispatcher:
                 report += part
             return report
 
+    async def plan(self) -> list[str]:
+        """Hold and seal, then name the channels with due work outside quiet hours. The job-queue mode
+        defers one delivery job per channel from this (``drain_channel`` under a per-channel lock)."""
+        async with self._lock:
+            now = self.clock()
+            await self._db(self._prepare, now)
+            due = await self._db(self.outbox.due_channels, now=now)
+            return [c for c in sorted(due) if not self.policy(c).quiet_at(now)]
+
+    async def drain_channel(self, channel: str) -> DispatchReport:
+        """One channel's round: its due digests, then its immediate rows (at most ``round_budget_s``)."""
+        return await self._drain_channel(channel)
+
     async def drain(self, *, max_rounds: int = 1000) -> DispatchReport:
         """Deliver until nothing is due now (``run --once``, shutdown, and the daemon's periodic job).
 
@@ -166,6 +184,7 @@ class Dispatcher:
         return total
 
     def _prepare(self, now: datetime) -> DispatchReport:
+        self.stories.route(now)  # story updates of digest / silence channels (e-mail)
         held = sealed = 0
         for channel, policy in self.policies.items():
             if policy.holds(now):
@@ -242,7 +261,8 @@ class Dispatcher:
                 )
                 if not rows:
                     break
-                part, stop = await self._send_batch(channel, token, build_messages(rows), started)
+                messages = await self.stories.prepare(token, build_messages(rows), self._db)
+                part, stop = await self._send_batch(channel, token, messages, started)
                 report += replace(part, claimed=part.claimed + len(rows))
             return report
 
@@ -331,6 +351,8 @@ class Dispatcher:
         if notifier is None:
             return DeliveryOutcome(ok=False, permanent=True, error=f"channel {channel!r} is not configured")
         try:
+            if kind_of(message) == "story_update":
+                return await self.stories.send(notifier, message)
             return await notifier.send(message)
         except Exception as exc:  # a channel bug must not lose the alert: retry it later
             return DeliveryOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")

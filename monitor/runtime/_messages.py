@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 
 from monitor.core import AlertMessage, AlertWatchlist, Span
+from monitor.runtime._ops_messages import is_ops, ops_messages
 from monitor.store import AlertRow
 
 __all__ = ["DispatchReport", "RetryPolicy", "backoff_s", "build_messages"]
@@ -80,18 +81,30 @@ def _published(value: object) -> date | None:
     return None
 
 
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _story_extra(payload: Mapping[str, object]) -> dict[str, object]:
+    """The story fields a row carries (``runtime/_story_updates.py`` reads them)."""
+    return {k: payload[k] for k in ("kind", "parent_id") if k in payload}
+
+
 def build_messages(rows: Sequence[AlertRow]) -> list[AlertMessage]:
     """One message per (article, channel): several watchlists hitting one article are named together.
 
     The idempotency key is the smallest alert id of the group, so it is the same on every attempt (the
     outbox claims the rows of one article and channel together).
     """
-    groups: dict[tuple[object, str], list[AlertRow]] = defaultdict(list)
-    for row in rows:
-        key = (row.article_id if row.article_id is not None else f"row{row.id}", row.channel)
-        groups[key].append(row)
+    if any(is_ops(r) for r in rows):  # source-health rows (kind "ops") render as plain messages
+        ops = [r for r in rows if is_ops(r)]
+        return ops_messages(ops) + build_messages([r for r in rows if not is_ops(r)])
+    groups: dict[tuple[object, str, str], list[AlertRow]] = defaultdict(list)
+    for row in rows:  # a story alert and a story update of one article are separate messages
+        article = row.article_id if row.article_id is not None else f"row{row.id}"
+        groups[(article, row.channel, str(row.payload.get("kind", "hit")))].append(row)
     messages = []
-    for (_article, channel), members in groups.items():
+    for (_article, channel, _kind), members in groups.items():
         members.sort(key=lambda r: r.id)
         first = members[0].payload
         watchlists = tuple(
@@ -112,7 +125,8 @@ def build_messages(rows: Sequence[AlertRow]) -> list[AlertMessage]:
                 source=str(first.get("source", "")),
                 published=_published(first.get("published")),
                 watchlists=watchlists,
-                extra={"attempts": max(r.attempts for r in members)},
+                story_id=_int(first.get("story_id")),
+                extra={"attempts": max(r.attempts for r in members), **_story_extra(first)},
             )
         )
     return messages

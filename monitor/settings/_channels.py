@@ -214,6 +214,8 @@ class EmailChannel(_Channel):
     cafile: Path | None = None
     # "digest": every alert for this channel waits for its digest, whatever the watchlist's mode.
     per: Literal["alert", "digest"] = "alert"
+    # A later member of an alerted story: listed in the channel's next digest, or not sent at all.
+    story_updates: Literal["digest", "silence"] = "digest"
 
     @model_validator(mode="after")
     def _secrets(self) -> EmailChannel:

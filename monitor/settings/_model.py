@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from monitor.settings._channels import ChannelConfig, ConsoleChannel, DeliveryConfig
+from monitor.settings._housekeeping import OperationsConfig, RetentionConfig
 from monitor.settings._types import Duration, _Strict
 
 SourceKind = Literal["feed", "page", "sitemap"]
@@ -89,6 +90,20 @@ class WatchlistConfig(_Strict):
         return self
 
 
+class StoriesConfig(_Strict):
+    """Story grouping (docs/stories.md): one alert per story, later members update it.
+
+    ``window`` bounds how far apart two members of a story may be; ``state_file`` keeps the index across
+    restarts (default: ``stories-index.npz`` beside a SQLite database, else ``./data/``).
+    """
+
+    enabled: bool = True
+    window: Duration = 72 * 3600.0
+    state_file: Path | None = None
+    save_every: Duration = 600.0
+    prune_every: Duration = 300.0
+
+
 class FetchConfig(_Strict):
     user_agent: str = "monitor/0.1 (+https://github.com/monitor-news/monitor)"
     concurrency: int = Field(default=64, ge=1, le=10_000)
@@ -98,6 +113,24 @@ class FetchConfig(_Strict):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_decoded_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     allow_private_networks: bool = False
+
+
+class JobsConfig(_Strict):
+    """The job-queue mode (a PostgreSQL ``database_url``): procrastinate worker heartbeats, after how
+    long without one a worker's running jobs are retried elsewhere, how often that recovery and the
+    delivery planner run. ``stalled_after`` must exceed several heartbeats, or a busy but live worker
+    would lose its jobs to another."""
+
+    heartbeat: Duration = 10.0
+    stalled_after: Duration = 60.0
+    recover_every: Duration = 15.0
+    dispatch_every: Duration = 2.0
+
+    @model_validator(mode="after")
+    def _check(self) -> JobsConfig:
+        if self.stalled_after < 3 * self.heartbeat:
+            raise ValueError("jobs.stalled_after must be at least three heartbeats")
+        return self
 
 
 class Settings(BaseSettings):
@@ -116,10 +149,14 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=9187, ge=0, le=65535)  # null turns the endpoint off
     fetch: FetchConfig = FetchConfig()
+    stories: StoriesConfig = StoriesConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    jobs: JobsConfig = JobsConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
     watchlists: list[WatchlistConfig] = Field(default_factory=list)
     channels: dict[str, ChannelConfig] = Field(default_factory=lambda: _default_channels())
+    retention: RetentionConfig | None = RetentionConfig()  # null keeps articles forever
+    operations: OperationsConfig | None = None  # source-health alerts; null = off
     config_dir: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")
@@ -144,6 +181,12 @@ class Settings(BaseSettings):
                         f"watchlists[{i}] ({wl.name}): channel {name!r} is not declared under 'channels'"
                         f" (declared: {known})"
                     )
+        if self.operations is not None and self.operations.channel not in self.channels:
+            known = ", ".join(sorted(self.channels)) or "none"
+            raise ValueError(
+                f"operations.channel {self.operations.channel!r} is not declared under 'channels'"
+                f" (declared: {known})"
+            )
         return self
 
     @classmethod

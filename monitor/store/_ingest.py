@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.store._ingest_rows import NewRows
+from monitor.store._stories import StoryAssigner, StoryStep, alert_fields
 from monitor.store._types import ApplyReport, NewArticle, PollRecord
 from monitor.store.models import Alert, Article, Hit, Source, Watchlist
 
@@ -48,13 +49,6 @@ def known(session: Session, *, urls: Sequence[str], guids: Sequence[str], hashes
     return Known(frozenset(found_urls), frozenset(found_guids), frozenset(found_hashes))
 
 
-def _is_duplicate(session: Session, art: NewArticle) -> bool:
-    conds = [Article.url == art.url, Article.content_hash == art.content_hash]
-    if art.guid:
-        conds.append(Article.guid == art.guid)
-    return session.scalar(select(Article.id).where(or_(*conds)).limit(1)) is not None
-
-
 def _payload(
     art: NewArticle, source_name: str, wl: Watchlist, snippet: str, spans: list[list[int]]
 ) -> dict[str, object]:
@@ -69,40 +63,24 @@ def _payload(
     }
 
 
-def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyReport:
+def apply_poll(
+    session: Session, record: PollRecord, now: datetime, stories: StoryAssigner | None = None
+) -> ApplyReport:
+    # Stories: the lock (PostgreSQL) is the transaction's first statement; see store/_stories.py.
+    step = StoryStep(session, stories, now) if stories is not None and record.articles else None
     src = session.get(Source, record.source_id)
     if src is None:  # removed while the poll was in flight: nothing to attach the result to
         return ApplyReport()
-    watchlists = {w.id: w for w in session.scalars(select(Watchlist))}
+    watchlists = {w.id: w for w in session.scalars(select(Watchlist))} if record.articles else {}
     added = dups = hits_added = alerts = 0
     per_watchlist: dict[int, int] = {}
     article_ids: list[int] = []
-    for art in record.articles:
-        if _is_duplicate(session, art):
-            dups += 1
-            continue
-        try:
-            with session.begin_nested():
-                row = Article(
-                    source_id=src.id,
-                    url=art.url,
-                    guid=art.guid,
-                    title=art.title,
-                    published=art.published,
-                    date_source=art.date_source,
-                    text=art.text,
-                    content_hash=art.content_hash,
-                    language=art.language,
-                    extractor=art.extractor,
-                    first_seen_at=now,
-                )
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            dups += 1
-            continue
+    # One query for the duplicates; the first new article alone, the rest in one INSERT (_ingest_rows).
+    inserted = NewRows(session, src.id, record.articles, now)
+    for art, row in inserted:
         added += 1
         article_ids.append(row.id)
+        story_id = step.assign(row, src.name) if step is not None else None
         for hit in art.hits:
             wl = watchlists.get(hit.watchlist_id)
             if wl is None:
@@ -117,6 +95,7 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
                 spans=spans,
                 alerted=record.alert and wl.enabled,
                 matched_at=now,
+                story_id=story_id,
             )
             session.add(hit_row)
             session.flush()
@@ -125,9 +104,12 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
             if not (record.alert and wl.enabled):
                 continue
             for channel in wl.channels or ():
+                cols, extra = alert_fields(
+                    step, story_id=story_id, article_id=row.id, watchlist_id=wl.id, channel=channel
+                )
                 session.add(
                     Alert(
-                        dedup_key=f"a{row.id}:w{wl.id}:{channel}",
+                        **cols,
                         hit_id=hit_row.id,
                         article_id=row.id,
                         watchlist_id=wl.id,
@@ -137,12 +119,13 @@ def apply_poll(session: Session, record: PollRecord, now: datetime) -> ApplyRepo
                         attempts=0,
                         next_attempt_at=now,
                         created_at=now,
-                        payload=_payload(art, src.name, wl, hit.snippet, spans),
+                        payload={**_payload(art, src.name, wl, hit.snippet, spans), **extra},
                     )
                 )
                 alerts += 1
     _update_source(src, record, now)
     session.flush()
+    dups = inserted.duplicates
     return ApplyReport(added, dups, hits_added, alerts, tuple(article_ids), per_watchlist)
 
 
@@ -169,6 +152,9 @@ def _update_source(src: Source, record: PollRecord, now: datetime) -> None:
             src.last_new_entry_at = now
         if up.recent_entry_times:
             src.recent_entry_times = [t.isoformat() for t in up.recent_entry_times]
+        if up.parsed:
+            src.last_problem = up.problem
+            src.last_problem_at = now if up.problem else None
     else:
         src.error_count += 1
         src.last_error = up.error

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.store._types import SourceRow, SourceSpec, StoreError, WatchlistRow, WatchlistSpec
@@ -189,6 +189,48 @@ def force_due(session: Session, now: datetime) -> int:
         .values(next_check_at=now, lease_until=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _due_free(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        Source.enabled.is_(True),
+        Source.active.is_(True),
+        Source.next_check_at <= now,
+        or_(Source.lease_until.is_(None), Source.lease_until < now),
+    ]
+
+
+def due_ids(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Ids of sources due now and not leased, earliest first (the job queue's tick; nothing written)."""
+    stmt = select(Source.id).where(*_due_free(now)).order_by(Source.next_check_at).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def lease_ids(session: Session, ids: Sequence[int], *, until: datetime, now: datetime) -> int:
+    """Lease those of ``ids`` still due and free until ``until``, the fencing value of their poll jobs."""
+    if not ids:
+        return 0
+    stmt = update(Source).where(Source.id.in_(list(ids)), *_due_free(now)).values(lease_until=until)
+    return int(getattr(session.execute(stmt), "rowcount", 0) or 0)
+
+
+def start_poll(session: Session, source_id: int, *, lease: datetime, now: datetime) -> SourceRow | None:
+    """The source a poll job may poll now, or None when it must not.
+
+    A job carries the lease value of the tick that deferred it. It may poll when the source still holds
+    exactly that lease (also when the job is retried after its worker died: the dead run never recorded
+    a poll, which would have cleared the lease), or when the source is due and free (the tick died
+    before leasing it); it then takes that lease. Anything else (polled since, or leased by another job)
+    means another run owns the source: the job does nothing.
+    """
+    src = session.scalars(select(Source).where(Source.id == source_id).with_for_update()).first()
+    if src is None or not (src.enabled and src.active):
+        return None
+    held = src.lease_until
+    if held != lease and not (src.next_check_at <= now and (held is None or held < now)):
+        return None
+    src.lease_until = lease
+    return source_row(src)
 
 
 def watchlist_row(wl: Watchlist) -> WatchlistRow:

@@ -16,7 +16,18 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.core import WatchlistHit
-from monitor.store import _ingest, _migrate, _outbox, _search, _sources, _stats
+from monitor.store import (
+    _health,
+    _ingest,
+    _migrate,
+    _outbox,
+    _prune,
+    _search,
+    _sources,
+    _stats,
+    _stories,
+    _story_queries,
+)
 from monitor.store._engine import make_engine
 from monitor.store._types import (
     AlertListRow,
@@ -80,6 +91,9 @@ class Store:
         self, sources: Sequence[SourceSpec], watchlists: Sequence[WatchlistSpec], *, now: datetime
     ) -> dict[str, tuple[int, int, int]]:
         def run(s: Session) -> dict[str, tuple[int, int, int]]:
+            # Replicas that start together sync one after the other (the migration's advisory lock,
+            # held to the end of this transaction): concurrent inserts of one new name would collide.
+            _migrate.lock_schema(s.connection())
             return {
                 "sources": _sources.sync_sources(s, sources, now),
                 "watchlists": _sources.sync_watchlists(s, watchlists, now),
@@ -121,6 +135,16 @@ class Store:
     def make_all_due(self, *, now: datetime) -> int:
         return self._tx(lambda s: _sources.force_due(s, now))
 
+    # the job queue's polls (see _sources.start_poll for the fencing) -----------------------------------
+    def due_source_ids(self, *, now: datetime, limit: int) -> list[int]:
+        return self._tx(lambda s: _sources.due_ids(s, now=now, limit=limit))
+
+    def lease_sources(self, ids: Sequence[int], *, until: datetime, now: datetime) -> int:
+        return self._tx(lambda s: _sources.lease_ids(s, ids, until=until, now=now))
+
+    def start_poll(self, source_id: int, *, lease: datetime, now: datetime) -> SourceRow | None:
+        return self._tx(lambda s: _sources.start_poll(s, source_id, lease=lease, now=now))
+
     # watchlists ---------------------------------------------------------------------------------------
     def list_watchlists(self) -> list[WatchlistRow]:
         return self._tx(
@@ -152,8 +176,51 @@ class Store:
     ) -> _ingest.Known:
         return self._tx(lambda s: _ingest.known(s, urls=urls, guids=guids, hashes=hashes))
 
-    def apply_poll(self, record: PollRecord, *, now: datetime) -> ApplyReport:
-        return self._tx(lambda s: _ingest.apply_poll(s, record, now))
+    def apply_poll(
+        self, record: PollRecord, *, now: datetime, stories: _stories.StoryAssigner | None = None
+    ) -> ApplyReport:
+        """One poll's intent in one transaction; ``stories`` decides story membership inside it and is
+        told whether the transaction committed (see store/_stories.py)."""
+        try:
+            report = self._tx(lambda s: _ingest.apply_poll(s, record, now, stories))
+        except BaseException:
+            if stories is not None:
+                stories.rolled_back()
+            raise
+        if stories is not None:
+            stories.committed()
+        return report
+
+    # stories ------------------------------------------------------------------------------------------
+    def story_members_after(
+        self, *, after_id: int, since: datetime, limit: int = 2000
+    ) -> list[_stories.StoredMember]:
+        """Stored articles with their story decisions (index warm-up), in commit order."""
+        return self._tx(lambda s: _stories.members_after(s, after_id=after_id, since=since, limit=limit))
+
+    def max_article_id(self) -> int:
+        """The newest article id (0 for none): a saved story index ahead of it belongs to another database."""
+        return self._tx(lambda s: int(s.scalar(select(func.max(Article.id))) or 0))
+
+    def list_stories(
+        self, *, since: datetime | None = None, limit: int = 100
+    ) -> list[_story_queries.StoryRow]:
+        return self._tx(lambda s: _story_queries.list_stories(s, since=since, limit=limit))
+
+    def get_story(self, story_id: int) -> _story_queries.StoryDetail | None:
+        return self._tx(lambda s: _story_queries.get_story(s, story_id))
+
+    def list_story_hits(
+        self,
+        *,
+        watchlist: str | None = None,
+        since: datetime | None = None,
+        story: int | None = None,
+        limit: int = 100,
+    ) -> list[_story_queries.StoryHitRow]:
+        return self._tx(
+            lambda s: _story_queries.list_hits(s, watchlist=watchlist, since=since, story=story, limit=limit)
+        )
 
     # outbox -------------------------------------------------------------------------------------------
     def claim_alerts(self, *, now: datetime, limit: int, lease_s: float, worker: str) -> list[AlertRow]:
@@ -196,6 +263,29 @@ class Store:
 
     def outbox_depth(self) -> tuple[int, datetime | None]:
         return self._tx(_stats.outbox_depth)
+
+    # housekeeping (operations CLI, retention, source-health alerts) -----------------------------------
+    def stats(self, *, since: datetime) -> _stats.StatsReport:
+        return self._tx(lambda s: _stats.stats(s, since=since))
+
+    def source_health(self) -> dict[int, _health.SourceHealth]:
+        return self._tx(_health.source_health)
+
+    def health_inputs(self) -> list[_health.HealthInput]:
+        return self._tx(_health.health_inputs)
+
+    def apply_health(
+        self, transitions: Sequence[_health.HealthTransition], *, channel: str | None, now: datetime
+    ) -> list[_health.HealthTransition]:
+        """Apply health transitions and enqueue their ops alerts in one transaction."""
+        return self._tx(lambda s: _health.apply_transitions(s, transitions, channel=channel, now=now))
+
+    def count_older_articles(self, *, cutoff: datetime) -> int:
+        return self._tx(lambda s: _prune.count_older(s, cutoff=cutoff))
+
+    def prune_articles_batch(self, *, cutoff: datetime, batch: int) -> int:
+        """Delete one batch of old articles (one short transaction); hits and alerts keep their copies."""
+        return self._tx(lambda s: _prune.prune_batch(s, cutoff=cutoff, batch=batch))
 
     # queries ------------------------------------------------------------------------------------------
     def list_hits(

@@ -116,6 +116,10 @@ class SourceUpdate:
     new_url: str | None = None
     recent_entry_times: tuple[datetime, ...] = ()
     new_entries: int = 0
+    # A parsed document sets the source's feed problem (None: a clean parse clears it); a poll that
+    # parsed nothing (304, unchanged body, failure) leaves it as it was.
+    parsed: bool = False
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

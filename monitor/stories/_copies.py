@@ -9,6 +9,7 @@ are checked with the estimated Jaccard similarity and the exact sentence contain
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from monitor.stories._minhash import U32, Buckets, LshTable, bucket_add, bucket_remove, bucket_vote, jaccard
 from monitor.stories._text import U64
@@ -75,3 +76,25 @@ def copy_score(
         if shared >= config.copy_min_shared_sentences and containment >= config.copy_containment:
             return True, max(score, containment)
     return is_copy, score
+
+
+def copy_scores(
+    config: StoryConfig, sig: U32, sents: U64, sigs: list[U32], other_sents: list[U64]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """:func:`copy_score` for many candidates in one vectorised pass: (is a copy, score) arrays."""
+    n = len(sigs)
+    jac = np.count_nonzero(np.stack(sigs) == sig, axis=1) / len(sig)
+    is_copy = jac >= config.copy_threshold
+    if not len(sents):
+        return is_copy, jac
+    lens = np.fromiter(map(len, other_sents), dtype=np.int64, count=n)
+    flat = np.concatenate(other_sents)
+    idx = np.searchsorted(sents, flat)
+    idx[idx >= len(sents)] = 0
+    found = (sents[idx] == flat).astype(np.float64)  # both sides are sorted and unique
+    shared = np.bincount(np.repeat(np.arange(n), lens), weights=found, minlength=n)
+    containment = shared / np.maximum(np.minimum(lens, len(sents)), 1)
+    contained = (
+        (lens > 0) & (shared >= config.copy_min_shared_sentences) & (containment >= config.copy_containment)
+    )
+    return is_copy | contained, np.where(contained, np.maximum(jac, containment), jac)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -60,24 +61,59 @@ def entity_counts(text: str) -> Counter[str]:
     counts: Counter[str] = Counter()
     prev_end = -2
     prev: str | None = None
+    names = _NAMES
     for m in _CAP_WORD.finditer(text):
         raw = m.group(1)
-        name = raw.replace(".", "").lower()
-        if name in _NOT_NAMES and not raw.isupper():  # "US" and "U.S." name a country
+        name = names.get(raw, "")
+        if name == "":
+            name = names[raw] = _name(raw)
+        if name is None:
             prev = None
             continue
         counts[name] += 1
-        if prev is not None and text[prev_end : m.start()].isspace():
+        start = m.start()
+        if prev is not None and text[prev_end:start].isspace():
             counts[prev + " " + name] += 1
         prev, prev_end = name, m.end()
     return counts
 
 
+def _name(raw: str) -> str | None:
+    """The entity a capitalised word names (lower-cased, dots dropped), or None for a non-name."""
+    name = raw.replace(".", "").lower()
+    if name in _NOT_NAMES and not raw.isupper():  # "US" and "U.S." name a country
+        return None
+    return name
+
+
+class _NameCache(dict[str, "str | None"]):
+    """raw capitalised word -> :func:`_name` (bounded: cleared when it passes 200,000 entries)."""
+
+    def __setitem__(self, key: str, value: str | None) -> None:
+        if len(self) > 200_000:
+            self.clear()
+        super().__setitem__(key, value)
+
+
+_NAMES = _NameCache()
+
+
 def lede_terms(title: str, body_tokens: list[str], *, lede_words: int) -> set[str]:
     """Lower-cased content words of the title and of the lede (first ``lede_words`` body tokens)."""
-    terms = [w for w in words(title) if _keep(w)]
-    terms.extend(w for w in body_tokens[:lede_words] if _keep(w))
-    return {_stem(t) for t in terms}
+    cache = _TERMS
+    out: set[str] = set()
+    for w in (*words(title), *body_tokens[:lede_words]):
+        term = cache.get(w, "")
+        if term == "":
+            if len(cache) > 200_000:
+                cache.clear()
+            term = cache[w] = _stem(w) if _keep(w) else None
+        if term is not None:
+            out.add(term)
+    return out
+
+
+_TERMS: dict[str, str | None] = {}  # token -> its term (None: not kept), bounded
 
 
 def _keep(word: str) -> bool:
@@ -106,8 +142,8 @@ class DocumentFrequencies:
         return math.log((self.n_docs + 10) / (self._df.get(feature, 0) + 1))
 
     def idfs(self, features: list[int]) -> npt.NDArray[np.float64]:
-        get = self._df.get
-        df = np.fromiter((get(f, 0) for f in features), dtype=np.float64, count=len(features))
+        n = len(features)
+        df = np.fromiter(map(self._df.get, features, repeat(0, n)), dtype=np.float64, count=n)
         return np.log((self.n_docs + 10) / (df + 1.0))
 
     def df(self, feature: int) -> int:

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.log import get_logger
-from monitor.stories._copies import CopyIndex, copy_score
+from monitor.stories._copies import CopyIndex, copy_scores
 from monitor.stories._features import (
     DocumentFrequencies,
     entity_counts,
@@ -40,6 +40,7 @@ from monitor.stories._features import (
     term_feature,
 )
 from monitor.stories._minhash import U32, MinHasher
+from monitor.stories._similar import find_story
 from monitor.stories._state import export_state, import_state
 from monitor.stories._stoplist import SentenceStoplist
 from monitor.stories._text import U64, analyse, sequence_hash, shingle_hashes
@@ -143,9 +144,10 @@ class StoryIndex:
         limit = _ts(before)
         dropped: list[_Doc] = []
         while self._heap and self._heap[0][0] < limit:
-            _, article_id = heapq.heappop(self._heap)
-            doc = self._docs.pop(article_id, None)
-            if doc is not None:
+            ts, article_id = heapq.heappop(self._heap)
+            doc = self._docs.get(article_id)
+            if doc is not None and doc.ts == ts:  # not a stale entry of a forgotten, re-added id
+                del self._docs[article_id]
                 dropped.append(doc)
         if not dropped:
             return 0
@@ -172,6 +174,29 @@ class StoryIndex:
         log.debug("stories.pruned", dropped=len(dropped), kept=len(self._docs))
         return len(dropped)
 
+    def forget(self, article_id: int) -> bool:
+        """Remove one article as if it had never been added (its ingest transaction rolled back).
+
+        Its story loses the member (and disappears when it was the only one); document frequencies and
+        the stop-list keep what they learned from it, which only nudges weights. False if unknown.
+        """
+        doc = self._docs.pop(article_id, None)
+        if doc is None:
+            return False
+        self._unindex(doc)
+        if doc.copy_of is None:
+            for feature in doc.feats.tolist():
+                plist = self._postings.get(feature)
+                if plist is None:
+                    continue
+                for i in range(len(plist) - 1, -1, -1):
+                    if plist[i] == article_id:
+                        del plist[i]
+                        break
+                if not plist:
+                    del self._postings[feature]
+        return True
+
     def members(self, story_id: int) -> list[int]:
         """Article ids of the story still in the window, in arrival order ([] for an unknown story)."""
         rec = self._stories.get(story_id)
@@ -182,8 +207,7 @@ class StoryIndex:
         if rec is None:
             return None
         members = tuple(
-            StoryMember(d.id, d.source, d.published, d.copy_of)
-            for d in (self._docs[a] for a in rec.members)
+            StoryMember(d.id, d.source, d.published, d.copy_of) for d in (self._docs[a] for a in rec.members)
         )
         return Story(rec.id, rec.id, rec.first_seen, rec.last_seen, members)
 
@@ -309,9 +333,7 @@ class StoryIndex:
         ent_w = ent_idf[keep] * cfg.entity_weight
         if cfg.entity_tf:
             ent_w = ent_w * (1.0 + np.log(counts[keep]))
-        feats = np.concatenate(
-            [np.array(ent_f, dtype=np.uint64)[keep], np.array(term_f, dtype=np.uint64)]
-        )
+        feats = np.concatenate([np.array(ent_f, dtype=np.uint64)[keep], np.array(term_f, dtype=np.uint64)])
         weights = np.concatenate([ent_w, idf[len(ent_f) :] * cfg.term_weight]).astype(np.float32)
         order = np.argsort(feats)
         return feats[order], weights[order]
@@ -327,76 +349,29 @@ class StoryIndex:
         if same is not None and self._in_window(self._docs[same], ts):
             twin = self._docs[same]
             return (twin.copy_of if twin.copy_of is not None else twin.id), twin, 1.0
-        best: _Doc | None = None
-        best_score = 0.0
-        near_miss = 0.0
-        for other in self._copies.candidates(lsh_keys, sents):
-            doc = self._docs.get(other)
-            if doc is None or not self._in_window(doc, ts):
-                continue
-            is_copy, score = copy_score(self.config, sig, sents, doc.sig, doc.sents)
-            if not is_copy:
-                near_miss = max(near_miss, score)
-            elif score > best_score or (score == best_score and best is not None and doc.seq < best.seq):
-                best, best_score = doc, score
-        if best is None:
-            return None, None, near_miss
+        docs = self._docs
+        cands = [
+            d
+            for d in map(docs.get, self._copies.candidates(lsh_keys, sents))
+            if d is not None and self._in_window(d, ts)
+        ]
+        if not cands:
+            return None, None, 0.0
+        is_copy, scores = copy_scores(
+            self.config, sig, sents, [d.sig for d in cands], [d.sents for d in cands]
+        )
+        if not is_copy.any():
+            return None, None, float(scores.max())
+        # The best score wins; on a tie, the earliest article.
+        best_score, _, best = max(
+            (score, -d.seq, d)
+            for d, ok, score in zip(cands, is_copy.tolist(), scores.tolist(), strict=True)
+            if ok
+        )
         return (best.copy_of if best.copy_of is not None else best.id), best, best_score
 
     def _find_story(self, ts: float, feats: U64, weights: F32, norm: float) -> tuple[int | None, float]:
-        """Best story by single link: the most similar article of the window, if similar enough.
-
-        Phase 1 finds candidates through the rarest features first (postings lists are scanned from
-        the most recent end, at most ``max_postings_scanned`` per feature and ``postings_budget`` in all,
-        so a common feature costs little); phase 2 computes the exact cosine for the best of them.
-        """
-        cfg = self.config
-        docs = self._docs
-        postings = self._postings
-        query = []
-        for f, w in zip(feats.tolist(), weights.tolist(), strict=True):
-            plist = postings.get(f)
-            if plist and w >= cfg.min_idf:
-                query.append((len(plist), w, plist))
-        query.sort(key=lambda q: q[0])
-        tails: list[npt.NDArray[np.int64]] = []
-        w2s: list[float] = []
-        budget = cfg.postings_budget
-        for _, w, plist in query:
-            if budget <= 0:
-                break
-            tail = np.frombuffer(plist, dtype=np.int64)[-cfg.max_postings_scanned :]
-            budget -= len(tail)
-            tails.append(tail)
-            w2s.append(w * w)
-        if not tails:
-            return None, 0.0
-        counts = np.fromiter(map(len, tails), dtype=np.int64, count=len(tails))
-        ids = np.concatenate(tails)
-        uniq, inverse = np.unique(ids, return_inverse=True)
-        acc = np.bincount(inverse, weights=np.repeat(np.array(w2s), counts))
-        k = cfg.rescored_candidates
-        top = uniq[np.argpartition(-acc, k)[:k]] if len(uniq) > k else uniq
-        per_story: dict[int, list[float]] = {}
-        for other in top.tolist():
-            doc = docs.get(other)
-            if doc is None or not self._in_window(doc, ts):
-                continue
-            idx = np.searchsorted(doc.feats, feats)
-            idx[idx >= len(doc.feats)] = 0
-            shared = doc.feats[idx] == feats
-            dot = float(np.dot(weights[shared], doc.weights[idx[shared]]))
-            per_story.setdefault(doc.story, []).append(dot / (norm * doc.norm))
-        best_story: int | None = None
-        best = 0.0
-        for story, sims in per_story.items():
-            sims.sort(reverse=True)
-            score = sims[0] + cfg.second_link_weight * (sims[1] if len(sims) > 1 else 0.0)
-            if score > best:
-                best, best_story = score, story
-        if best >= cfg.story_threshold:
-            return best_story, best
-        return None, best
+        return find_story(self.config, self._docs, self._postings, self._window_s, ts, feats, weights, norm)
 
     # -- indexing -------------------------------------------------------------------------------------
 

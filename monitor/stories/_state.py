@@ -69,9 +69,7 @@ def export_state(index: StoryIndex) -> dict[str, npt.NDArray[Any]]:
         "body_hash": np.array([d.body_hash for d in docs], dtype=np.uint64),
         "norm": np.array([d.norm for d in docs], dtype=np.float64),
         "sigs": (
-            np.stack([d.sig for d in docs])
-            if docs
-            else np.zeros((0, index.config.num_perm), dtype=np.uint32)
+            np.stack([d.sig for d in docs]) if docs else np.zeros((0, index.config.num_perm), dtype=np.uint32)
         ),
         "sents": sents,
         "sents_off": sents_off,

@@ -10,6 +10,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -125,13 +126,12 @@ def shingle_hashes(hashes: U64, size: int) -> U64:
 
 _MARK = "\x00"
 # Sentence boundaries: line breaks, and . ! ? (optionally closing quotes/brackets) then spaces and an
-# upper-case letter, a digit or an opening quote. Replaced by a marker so that one findall tokenises
-# the whole body and the marker tokens say where sentences end.
+# upper-case letter, a digit or an opening quote. Replaced by a marker; the body is then split at the
+# markers and each sentence tokenised by one findall.
 _SENT_END = re.compile(
     r"([.!?](?<!\b[A-Z]\.)(?<!\bM[rs]\.)(?<!\bMrs\.)(?<!\b(?:Dr|St|Jr|Sr|Lt|No)\.)"
     r"(?<!\b(?:Gen|Sen|Rep|Gov|Col|Sgt)\.)[\"')\]]*)[ \t]+(?=[\"'(\[]?[A-Z0-9])"
 )
-_TOKEN_OR_MARK = re.compile(r"\w+|\x00")
 _POLY = 0x100000001B3
 _POLY_INV = pow(_POLY, -1, 1 << 64)
 _powers = np.ones(1, dtype=np.uint64)
@@ -177,12 +177,11 @@ class BodyView:
 def analyse(body: str, *, min_words: int) -> BodyView:
     marked = _SENT_END.sub("\\1" + _MARK, " ".join(normalize(body).split()))
     sentences = marked.split(_MARK)
-    raw = _TOKEN_OR_MARK.findall(marked.lower())
-    marks = [i for i, t in enumerate(raw) if t == _MARK]
-    bounds = np.array([-1, *marks, len(raw)], dtype=np.int64)
-    starts = bounds[:-1] + 1 - np.arange(len(bounds) - 1, dtype=np.int64)
-    lengths = np.diff(bounds) - 1
-    tokens = [t for t in raw if t != _MARK] if marks else raw
+    per_sentence = [_WORD.findall(part) for part in marked.lower().split(_MARK)]
+    lengths = np.fromiter(map(len, per_sentence), dtype=np.int64, count=len(per_sentence))
+    starts = np.zeros(len(per_sentence), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    tokens = list(chain.from_iterable(per_sentence))
     th = token_hashes(tokens)
     n = len(th)
     _ensure_powers(n + 1)

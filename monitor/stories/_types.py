@@ -114,8 +114,8 @@ class StoryConfig:
     max_entities: int = 30
     min_idf: float = 1.0
     max_postings_scanned: int = 100
-    postings_budget: int = 1500
-    rescored_candidates: int = 20
+    postings_budget: int = 1000
+    rescored_candidates: int = 12
     second_link_weight: float = 0.0
     max_postings_kept: int = 2000
     df_max_features: int = 1_000_000

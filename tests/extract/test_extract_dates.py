@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from monitor.extract import extract_html
-from monitor.extract._dates import date_in_url, written_dates
+from monitor.extract._dates import date_in_url, labelled_month, written_dates
 from monitor.extract._meta import read_meta
 from monitor.extract._pagedate import stated_original
 from monitor.extract._parse import parse_html
@@ -171,3 +171,64 @@ def test_fetch_time_zone_allows_a_publisher_one_day_ahead() -> None:
     fetched = datetime(2024, 6, 1, 23, 0, tzinfo=UTC)
     head = '<meta property="article:published_time" content="2024-06-02T08:00:00+14:00">'
     assert dated(page(head=head), fetched) == (date(2024, 6, 2), "page")
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("04-ago-2021 5:11:10", date(2021, 8, 4)),  # Spanish abbreviation, hyphenated
+        ("21-Nov-2023", date(2023, 11, 21)),
+        ("3 de mayo de 2024", date(2024, 5, 3)),
+        ("12. März 2023", date(2023, 3, 12)),
+        ("1er juin 2022", date(2022, 6, 1)),
+        ("18 settembre 2020", date(2020, 9, 18)),
+        ("Sept. 9, 2021", date(2021, 9, 9)),
+        ("June 4, 2022", date(2022, 6, 4)),  # "June", not "Jun" and a stray "e"
+    ],
+)
+def test_dates_written_with_month_names_of_several_languages(written: str, expected: date) -> None:
+    assert [value for _, value, _ in written_dates(f"Publicado {written} por la redacción")] == [expected]
+
+
+def test_words_that_look_like_month_abbreviations_are_not_dates() -> None:
+    assert written_dates("Tickets sold out 10, 2020 times; the set 12, 2021 cost more.") == []
+    assert written_dates("See chapter 3, 2024 edition, or 12 items 2023 and 4-pack-2022.") == []
+
+
+def test_a_dateline_in_another_language_dates_the_page(fetched_at: datetime) -> None:
+    byline = "<p>Por Redacción Central el 04-ago-2021 5:11:10</p>"
+    assert dated(page(byline=byline), fetched_at) == (date(2021, 8, 4), "page")
+
+
+def test_labelled_month_without_a_day_at_the_end_of_a_long_page(fetched_at: datetime) -> None:
+    # A health agency's page: long, no date anywhere but "Last Updated: June 2022" under the text.
+    long_text = "<div>" + "<p>Breathing exercises were compared in several small studies of adults.</p>" * 400
+    foot = long_text + "<div><b>Last Updated:\u00a0</b>June 2022</div></div>"
+    assert dated(page(foot=foot), fetched_at) == (date(2022, 6, 1), "page")
+    # An unlabelled month in running text is an event, not a dateline.
+    foot = long_text + "<p>The survey ran in June 2022 across the region.</p></div>"
+    assert dated(page(foot=foot), fetched_at) == (fetched_at.date(), "first_seen")
+
+
+def test_todays_date_in_the_masthead_is_not_the_articles_date(fetched_at: datetime) -> None:
+    data = (
+        '<!DOCTYPE html><html lang="en"><head><title>Tram line extended</title></head><body>'
+        '<header><p id="todays-date-box"><strong>Saturday</strong>, June 1, 2024</p></header>'
+        "<article><h1>Tram line extended</h1><p>By the city desk</p><div>12.05.2024</div>"
+        f"{BODY}</article></body></html>"
+    ).encode()
+    article = extract_html(data, url=URL, fetched_at=fetched_at)
+    assert (article.date, article.date_source) == (date(2024, 5, 12), "page")
+    assert article.paragraphs[-1].startswith("Residents along the planned route")
+    # A large element whose class merely mentions "today" and "date" (a page wrapper) stays.
+    wrapped = data.replace(b"<body>", b'<body><div class="today-update-dates">').replace(
+        b"</body>", b"</div></body>"
+    )
+    assert extract_html(wrapped, url=URL, fetched_at=fetched_at).date == date(2024, 5, 12)
+
+
+def test_labelled_month_needs_a_label_right_before_it() -> None:
+    assert labelled_month("Share this. Last Updated:\u00a0 June 2022. Print") == date(2022, 6, 1)
+    assert labelled_month("Posted on Sept. 2019 by the desk") == date(2019, 9, 1)
+    assert labelled_month("The survey ran in June 2022 across the region.") is None
+    assert labelled_month("Updated June 20222") is None

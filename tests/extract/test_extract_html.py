@@ -218,3 +218,60 @@ def test_extraction_in_threads_matches_sequential(fetched_at: datetime) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         got = list(pool.map(lambda p: extract_html(p, url=URL, fetched_at=fetched_at).to_text(), pages))
     assert got == expected
+
+
+def test_link_lists_removed_before_extraction_prose_in_nav_kept() -> None:
+    from monitor.extract._html import _drop_link_lists
+    from monitor.extract._parse import parse_html
+
+    prose = " ".join(PARAGRAPHS)
+    tree = parse_html(
+        "<html><body>"
+        '<nav id="menu"><ul><li><a href="/">Home</a></li><li><a href="/local">Local news</a></li>'
+        '<li><a href="/sport">Sport</a></li></ul></nav>'
+        '<aside id="related"><h3>More</h3><a href="/a">Bus fares rise in May</a> '
+        '<a href="/b">New cycle lanes for the harbour</a></aside>'
+        f'<nav id="story"><p>{prose}</p><p><a href="/council">Council minutes</a></p></nav>'
+        '<aside id="box"><p>The hospital opens in 2027 with 400 beds and a helipad.</p></aside>'
+        "</body></html>"
+    )
+    _drop_link_lists(tree)
+    assert [e.get("id") for e in tree.iter("nav", "aside")] == ["story", "box"]
+
+
+
+def test_main_container_only_when_it_holds_most_of_the_text() -> None:
+    from monitor.extract._html import _main_container, _paragraph_chars
+    from monitor.extract._parse import parse_html
+
+    story = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    whole = parse_html(f"<html><body><main><article><h1>T</h1>{story}</article></main></body></html>")
+    found = _main_container(whole, _paragraph_chars(whole))
+    assert found is not None and found.tag == "article"
+    # Half the story outside the <article>: no container.
+    first, second = ("".join(f"<p>{p}</p>" for p in half) for half in (PARAGRAPHS[:2], PARAGRAPHS[2:]))
+    split = parse_html(f"<html><body><article>{first}</article><div>{second}</div></body></html>")
+    assert _main_container(split, _paragraph_chars(split)) is None
+    # Two articles side by side: <main> around both is the container.
+    two = parse_html(f"<html><body><main><article>{story}</article><article>{story}</article></main></body>")
+    found = _main_container(two, _paragraph_chars(two))
+    assert found is not None and found.tag == "main"
+
+
+def test_recall_run_on_the_container_leaves_the_tree_whole() -> None:
+    from monitor.extract._html import _recall_run
+    from monitor.extract._parse import parse_html
+
+    story = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    tree = parse_html(f"<html><body><div>menu</div><article>{story}</article>tail text<p>after</p></body>")
+    before = etree_string(tree)
+    container = tree.find(".//article")
+    text = _recall_run(tree, container, URL)
+    assert all(p in text for p in PARAGRAPHS)
+    assert etree_string(tree) == before
+
+
+def etree_string(tree: object) -> bytes:
+    from lxml import etree
+
+    return bytes(etree.tostring(tree))

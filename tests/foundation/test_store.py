@@ -188,3 +188,20 @@ def test_hits_outlive_removed_article_source(store: Store) -> None:
     hits = store.list_hits(watchlist="w1")
     assert [(h.title, h.spans) for h in hits] == [("Title 1", ((0, 5),))]
     assert store.export_articles(watchlist="w1")[0][0] == "https://news.example/1"
+
+
+def test_two_processes_upgrading_a_new_database_at_once_both_succeed(db_url: str) -> None:
+    """Replicas (or a CLI and a daemon) that start together migrate once; the other waits and finds the
+    schema current. On SQLite this is the header-write lock, on PostgreSQL the advisory lock."""
+    import subprocess
+    import sys
+
+    code = "import sys; from monitor.store import Store; s = Store(sys.argv[1]); s.upgrade(); s.close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE) for _ in range(3)]
+    errors = [(p.wait(timeout=120), p.stderr.read().decode() if p.stderr else "") for p in procs]
+    assert all(rc == 0 for rc, _ in errors), errors
+    s = Store(db_url)
+    try:
+        assert s.current_revision() == head_revision()
+    finally:
+        s.close()

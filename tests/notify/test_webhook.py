@@ -8,6 +8,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import structlog
 
 from monitor.core import AlertMessage
 from monitor.notify import Digest, WebhookNotifier, sign, webhook_digest_payload, webhook_payload
+from monitor.notify._story_render import webhook_story_update_payload
 
 from ._servers import Recorded, RecordingServer, Reply
 from .conftest import make_message
@@ -197,12 +199,21 @@ def _shape(value: Any) -> Any:
 
 
 def test_documented_examples_match_the_payloads() -> None:
-    alert_doc, digest_doc = _doc_json_blocks()[:2]
-    assert _shape(alert_doc) == _shape(webhook_payload(make_message()))
+    docs = {d["schema"]: d for d in _doc_json_blocks() if isinstance(d, dict) and "schema" in d}
+    assert _shape(docs["monitor.alert/1"]) == _shape(webhook_payload(make_message()))
     digest = Digest(
         "team", "d", datetime(2024, 5, 14, tzinfo=UTC), datetime(2024, 5, 15, tzinfo=UTC), (make_message(),)
     )
-    assert _shape(digest_doc) == _shape(webhook_digest_payload(digest))
+    assert _shape(docs["monitor.digest/1"]) == _shape(webhook_digest_payload(digest))
+    parent = replace(make_message(), also_reported_by=("Reuters", "sixth"))
+    update = replace(
+        make_message(),
+        story_id=7,
+        extra={"kind": "story_update", "parent_id": 41, "parent": parent, "parent_external_id": None},
+    )
+    payload = webhook_story_update_payload(update)
+    assert _shape(docs["monitor.story_update/1"]) == _shape(payload)
+    assert payload["also_reported_by"] == ["Reuters", "sixth"] and payload["parent_alert_id"] == 41
 
 
 def test_documented_signature_example_is_right() -> None:

@@ -76,36 +76,54 @@ SIGN_OFF = (
 
 # Short, unrelated items that all carry the same wire sign-off.
 UNRELATED = [
-    ("Glassworks in Brenn to close", [
-        "The century-old glassworks in Brenn will close in June, its owner Ilse Marquardt said.",
-        "Ninety workers will be offered jobs at the group's plant in Sorel.",
-        "Marquardt blamed energy prices that tripled in two years.",
-    ]),
-    ("Cycling: Duarte wins mountain stage", [
-        "Tomas Duarte won the queen stage of the Tour of the Sierras on Sunday after a solo attack.",
-        "The Portuguese rider finished forty seconds ahead of defending champion Luca Ferrante.",
-        "Ferrante keeps the leader's jersey with two stages left.",
-    ]),
-    ("Museum returns bronze mask", [
-        "The Royal Museum of Antiquities in Kessel handed a bronze mask back to the Republic of Umbala.",
-        "Curator Agnes Holm said the mask had been taken by a colonial officer in 1898.",
-        "Umbala's culture minister, Kofi Mensari, attended the ceremony in Kessel.",
-    ]),
-    ("Central bank holds rates", [
-        "The Bank of Varnia kept its main interest rate at 4.5 percent on Thursday.",
-        "Governor Sofia Rendl said inflation was easing more slowly than forecast.",
-        "Economists at Harlan Securities had expected a cut of a quarter point.",
-    ]),
-    ("Wildfire near Calder contained", [
-        "Firefighters contained a wildfire that burned 300 hectares of pine forest near Calder.",
-        "The regional fire chief, Marta Oyelaran, said no homes had been lost.",
-        "Two roads into the Calder valley remain closed while crews watch for flare-ups.",
-    ]),
-    ("Chess: Ivanova takes title", [
-        "Daria Ivanova won the national chess championship in Tellin with a round to spare.",
-        "She beat grandmaster Piet Roelofs in the penultimate game after a long endgame.",
-        "Ivanova qualifies for the candidates tournament in Madrigal next spring.",
-    ]),
+    (
+        "Glassworks in Brenn to close",
+        [
+            "The century-old glassworks in Brenn will close in June, its owner Ilse Marquardt said.",
+            "Ninety workers will be offered jobs at the group's plant in Sorel.",
+            "Marquardt blamed energy prices that tripled in two years.",
+        ],
+    ),
+    (
+        "Cycling: Duarte wins mountain stage",
+        [
+            "Tomas Duarte won the queen stage of the Tour of the Sierras on Sunday after a solo attack.",
+            "The Portuguese rider finished forty seconds ahead of defending champion Luca Ferrante.",
+            "Ferrante keeps the leader's jersey with two stages left.",
+        ],
+    ),
+    (
+        "Museum returns bronze mask",
+        [
+            "The Royal Museum of Antiquities in Kessel handed a bronze mask back to the Republic of Umbala.",
+            "Curator Agnes Holm said the mask had been taken by a colonial officer in 1898.",
+            "Umbala's culture minister, Kofi Mensari, attended the ceremony in Kessel.",
+        ],
+    ),
+    (
+        "Central bank holds rates",
+        [
+            "The Bank of Varnia kept its main interest rate at 4.5 percent on Thursday.",
+            "Governor Sofia Rendl said inflation was easing more slowly than forecast.",
+            "Economists at Harlan Securities had expected a cut of a quarter point.",
+        ],
+    ),
+    (
+        "Wildfire near Calder contained",
+        [
+            "Firefighters contained a wildfire that burned 300 hectares of pine forest near Calder.",
+            "The regional fire chief, Marta Oyelaran, said no homes had been lost.",
+            "Two roads into the Calder valley remain closed while crews watch for flare-ups.",
+        ],
+    ),
+    (
+        "Chess: Ivanova takes title",
+        [
+            "Daria Ivanova won the national chess championship in Tellin with a round to spare.",
+            "She beat grandmaster Piet Roelofs in the penultimate game after a long endgame.",
+            "Ivanova qualifies for the candidates tournament in Madrigal next spring.",
+        ],
+    ),
 ]
 
 

@@ -31,4 +31,3 @@ def test_seeds_000_and_001_form_one_story_and_004_does_not_join() -> None:
     assert b.story_id == a.story_id
     assert c.is_new_story and c.story_id == 3
     assert index.members(a.story_id) == [1, 2]
-

@@ -1,0 +1,104 @@
+"""The presearcher index: which watchlists are worth evaluating for an article.
+
+Each watchlist is indexed under its two most selective required clauses (disjunctions of keys); it is a
+candidate when both clauses have a key in the article. With 100,000 watchlists an article's keys point
+at thousands of postings, so the postings are kept as numpy arrays (one CSR layout per clause) and the
+work per article is a handful of vectorised calls: gather the postings of the article's keys, mark the
+first clause's watchlists, keep the second clause's that are marked. Building Python sets of the same
+postings cost ten times more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import repeat
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.match._ast import Key
+
+__all__ = ["PostingIndex"]
+
+_Ints = npt.NDArray[np.int64]
+
+
+class _Postings:
+    """Postings of one clause in CSR form: watchlists of key id ``k`` are ``data[start[k]:end[k]]``."""
+
+    __slots__ = ("data", "end", "start")
+
+    def __init__(self, lists: Sequence[list[int]]) -> None:
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        self.end: _Ints = np.cumsum(lengths)
+        self.start: _Ints = self.end - lengths
+        data = [n for postings in lists for n in postings]
+        self.data: _Ints = np.asarray(data, dtype=np.int64)
+
+    def gather(self, ids: _Ints) -> _Ints:
+        """The watchlists posted under the key ids (repeats included), with no Python loop."""
+        start = self.start[ids]
+        lengths = self.end[ids] - start
+        total = int(lengths.sum())
+        if total == 0:
+            return self.data[:0]
+        ends = np.cumsum(lengths)
+        # offsets into data: each key's run start, repeated over its length, plus a running counter
+        offsets = np.repeat(start - (ends - lengths), lengths) + np.arange(total, dtype=np.int64)
+        return self.data[offsets]
+
+
+class PostingIndex:
+    """Key → watchlists for the first and second index clause, and the watchlists always evaluated."""
+
+    __slots__ = ("_always", "_first", "_ids", "_second", "_size", "keys")
+
+    def __init__(self, clauses: Iterable[tuple[tuple[Key, ...], ...]], size: int) -> None:
+        """``clauses[n]`` are the (one or two) index clauses of watchlist ``n``; none means always."""
+        ids: dict[Key, int] = {}
+        first: list[list[int]] = [[]]  # key id 0: keys that index nothing
+        second: list[list[int]] = [[]]
+        always: list[int] = []
+        for n, index in enumerate(clauses):
+            if not index:
+                always.append(n)
+                continue
+            for lists, clause in ((first, index[0]), (second, index[-1])):
+                for key in clause:
+                    k = ids.get(key)
+                    if k is None:
+                        k = ids[key] = len(first)
+                        first.append([])
+                        second.append([])
+                    lists[k].append(n)
+        self._ids = ids
+        self.keys = frozenset(ids)
+        self._first = _Postings(first)
+        self._second = _Postings(second)
+        self._always = np.asarray(always, dtype=np.int64)
+        self._size = size
+
+    @property
+    def always(self) -> int:
+        return len(self._always)
+
+    def candidates(self, keys: Iterable[Key], count: int) -> list[int]:
+        """Sorted internal numbers of the watchlists whose two index clauses both have a key in ``keys``.
+
+        ``count`` is the number of keys (``keys`` may be a set). A fresh marker array per call keeps
+        concurrent callers apart; allocating it zeroed costs less than a few set insertions.
+        """
+        ids = np.fromiter(map(self._ids.get, keys, repeat(0)), dtype=np.int64, count=count)
+        first = self._first.gather(ids)
+        found: _Ints
+        if len(first):
+            second = self._second.gather(ids)
+            marked = np.zeros(self._size, dtype=np.bool_)
+            marked[first] = True
+            found = np.unique(second[marked[second]])
+        else:
+            found = first
+        if len(self._always):
+            found = np.union1d(found, self._always)
+        result: list[int] = found.tolist()
+        return result

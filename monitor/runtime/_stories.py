@@ -1,0 +1,149 @@
+"""The story index's life in a daemon process: load on start, warm up, prune and save now and then.
+
+Every polling process owns one index (``pipeline.StoryService``). On start it loads the state file
+(``stories.state_file``, default ``stories-index.npz`` beside a SQLite database, else ``./data/``) and
+then restores from the database whatever was committed after the file's high-water mark inside the
+window; without a file that read is the whole window. While running, ``maybe_maintain`` (called from
+the daemon's beat) prunes the window every ``prune_every`` and saves the state every ``save_every``;
+the state is saved once more on shutdown. A state file shared by several replicas is harmless: each
+saves a state that matches what the database had committed, and the catch-up covers the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from monitor.log import get_logger
+from monitor.pipeline import StoryService
+from monitor.settings import Settings
+from monitor.store import Store
+from monitor.stories import StoryConfig
+
+__all__ = ["StoryLifecycle", "state_path"]
+
+log = get_logger("monitor.stories")
+
+
+def state_path(settings: Settings) -> Path:
+    """Where the index is saved: the configured file, else beside a SQLite database, else ./data/."""
+    cfg = settings.stories
+    if cfg.state_file is not None:
+        path = Path(cfg.state_file).expanduser()
+        if not path.is_absolute() and settings.config_dir is not None:
+            path = settings.config_dir / path
+        return path
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        database = url[len("sqlite:///") :].split("?", 1)[0]
+        if database and database != ":memory:":
+            return Path(database).expanduser().parent / "stories-index.npz"
+    # Named after the database (credentials left out), so that processes pointed at different databases
+    # from one working directory never load each other's state.
+    bare = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", url)
+    key = hashlib.sha256(bare.encode()).hexdigest()[:12]
+    return Path("data") / f"stories-index-{key}.npz"
+
+
+class StoryLifecycle:
+    """Owns the process's :class:`StoryService` (``service`` is None when stories are disabled)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        config: StoryConfig,
+        path: Path,
+        enabled: bool = True,
+        clock: Callable[[], datetime],
+        prune_every_s: float = 300.0,
+        save_every_s: float = 600.0,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.path = path
+        self.clock = clock
+        self.service = StoryService(config=config) if enabled else None
+        self.prune_every_s = prune_every_s
+        self.save_every_s = save_every_s
+        self._started = False
+        self._last_prune = self._last_save = time.monotonic()
+        self._busy = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, store: Store, clock: Callable[[], datetime]
+    ) -> StoryLifecycle:
+        cfg = settings.stories
+        return cls(
+            store=store,
+            config=StoryConfig(window=timedelta(seconds=cfg.window)),
+            path=state_path(settings),
+            enabled=cfg.enabled,
+            clock=clock,
+            prune_every_s=cfg.prune_every,
+            save_every_s=cfg.save_every,
+        )
+
+    def start(self) -> None:
+        """Load the saved state (once per process), then catch up from the database (blocking)."""
+        service = self.service
+        if service is None:
+            return
+        if not self._started:
+            loaded = StoryService.load(self.path, config=self.config)
+            newest = self.store.max_article_id() if loaded is not None else 0
+            if loaded is not None and loaded.high_water > newest:
+                # Saved against another (or a reset) database: its ids mean nothing here.
+                log.warning(
+                    "stories.state_discarded",
+                    path=str(self.path),
+                    high_water=loaded.high_water,
+                    newest=newest,
+                )
+            elif loaded is not None:
+                service.adopt(loaded)
+            self._started = True
+        t0 = time.perf_counter()
+        restored = service.warm(self.store, now=self.clock())
+        if restored:
+            log.info(
+                "stories.caught_up",
+                restored=restored,
+                articles=len(service.index),
+                seconds=round(time.perf_counter() - t0, 2),
+            )
+
+    def save(self) -> None:
+        if self.service is None or not self._started:
+            return
+        try:
+            self.service.save(self.path)
+        except OSError as exc:  # a full or read-only disk costs a slower start, never the daemon
+            log.warning("stories.save_failed", path=str(self.path), error=str(exc))
+        self._last_save = time.monotonic()
+
+    async def maybe_maintain(self) -> None:
+        """Prune and save when due (from the daemon's beat; the work runs in a thread)."""
+        if self.service is None or not self._started or self._busy:
+            return
+        now = time.monotonic()
+        prune = now - self._last_prune >= self.prune_every_s
+        save = now - self._last_save >= self.save_every_s
+        if not (prune or save):
+            return
+        self._busy = True
+        try:
+            if prune:
+                dropped = await asyncio.to_thread(self.service.prune, now=self.clock())
+                self._last_prune = time.monotonic()
+                log.debug("stories.pruned", dropped=dropped, kept=len(self.service.index))
+            if save:
+                await asyncio.to_thread(self.save)
+        finally:
+            self._busy = False
