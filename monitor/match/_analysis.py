@@ -20,6 +20,7 @@ import numpy as np
 
 from monitor.match._ast import CaseTerm, Key, Near, Or, Phrase, Prefix, Query, Term
 from monitor.match._fold import OffsetMap, clean, non_ascii, replace_non_ascii
+from monitor.match._sentences import ender_marks, sentence_bounds
 
 __all__ = ["FieldText", "Span", "near_spans"]
 
@@ -182,6 +183,8 @@ class FieldText:
         """Original character offsets of a folded range that starts and ends at word boundaries."""
         if self._map is None:
             self._map = OffsetMap(self.text, self._chars)
+        if self._map.identity:  # folding changed no length (ASCII text, most accented letters)
+            return folded_start, folded_end
         return self._map.start(folded_start), self._map.end(folded_end)
 
     def original_span(self, first: int, last: int) -> tuple[int, int]:
@@ -275,8 +278,6 @@ class FieldText:
         k = bisect_right(known, (start, _BIG)) - 1
         if k >= 0 and known[k][0] <= start and end <= known[k][1]:
             return known[k][0], known[k][1], False, False
-        from monitor.match._snippet import ender_marks, sentence_bounds
-
         if self._enders is None:
             self._enders = ender_marks(self.text)
         found = sentence_bounds(self.text, start, end, self._enders)

@@ -3,20 +3,23 @@
 Design (after Lucene Monitor and the Elasticsearch percolator):
 
 1. Each article is folded and cut into words once per field (``FieldText``: a few C-level string calls).
-2. All the literals of all watchlists are looked up in one go (``DocView``): words and pairs of adjacent
-   words (the keys of phrases) by intersecting the article's words and word pairs with the engine's
-   vocabulary (hash lookups done in C), ``stem*`` wildcards by one scan of a pyahocorasick automaton
-   over the article's words. Whole words are deliberately not put in the automaton: scanning them was
-   measured at several times the cost of the hash lookup, because every occurrence of every indexed word
-   comes back to Python as an object.
+2. All the literals of all watchlists are looked up in one go (``DocView``): each distinct word of the
+   article is looked up in the engine's token table (``TokenKeys``: the word itself if watched, and
+   every watched ``stem*`` it starts with, computed on a token's first sight), pairs of adjacent words
+   (the keys of phrases) by a C-level set intersection. This replaced a pyahocorasick scan: at 100,000
+   watchlists the automaton returned ~600 matches per article as Python objects and cost twice the
+   table lookups; news text reuses its vocabulary, so the table is a dict hit per word.
 3. Each watchlist is indexed under its two most selective required clauses (Lucene Monitor's
    presearcher terms, chosen by estimated frequency: rare words, word pairs, then wildcards); only
-   watchlists whose two indexed clauses are both present are candidates. A watchlist with no required
-   positive literal would be an "always candidate" (the parser refuses queries without a positive
-   literal, and filters are index keys too, so this list is a safety net).
-4. Candidates are evaluated exactly: queries decided by key presence alone (most) by one built-in set
-   method, the others by compiled closures; word positions are computed only for NEAR and ``cs()``.
-   Hits get the matched sentence(s) and spans; watchlists matched by the same words share one snippet.
+   watchlists whose two indexed clauses are both present are candidates (``PostingIndex``: numpy
+   postings, a few vectorised calls per article). A watchlist with no required positive literal would
+   be an "always candidate" (the parser refuses such queries, so this list is a safety net).
+4. Candidates are evaluated exactly: queries decided by key presence alone (most) are plain data
+   (``KeyTest``) tested inline with set methods, the others by compiled closures; word positions are
+   computed only for NEAR and ``cs()``.
+5. Hits get the matched sentence(s) and spans (``hits``): each watchlist's *plan* names the literals
+   its snippet shows; each literal is found and its sentence located once per article, and the text
+   of each combination of sentences is built once, so a hit costs little more than its spans.
 
 ``Engine.match`` updates plain counters (``stats``) without a lock: they are for benchmarks and metrics,
 and a concurrent caller can only make them slightly off.
@@ -40,7 +43,7 @@ from monitor.match._parser import parse_query
 from monitor.match._snippet import Located, locate, shown
 from monitor.match._types import Document, WatchlistSpec
 from monitor.match._view import DocView, Lookup
-from monitor.match._witness import Plan, Ref, compile_plan, interner, ref_ranges
+from monitor.match._witness import Plan, Ref, compile_plan, interner, ref_ranges, resolve
 
 __all__ = ["Engine", "EngineStats", "explain"]
 
@@ -51,7 +54,11 @@ _FREEZE_AT = 5_000  # watchlists: smaller engines (``explain``, tests, a search)
 
 @dataclass(frozen=True, slots=True)
 class EngineStats:
-    """Counters for benchmarks and metrics; ``last_*`` describe the most recent ``match`` call."""
+    """Counters for benchmarks and metrics; ``last_*`` describe the most recent ``match`` call.
+
+    ``automaton_keys`` counts the ``stem*`` and word-pair keys (the ones not found by a plain word
+    lookup; the name is from when an automaton found them).
+    """
 
     watchlists: int
     keys: int
@@ -246,7 +253,7 @@ class Engine:
             plan = plans[n]
             if plan is None:
                 plan = plans[n] = compile_plan(self._entries[n].compiled.query, self._intern)
-            refs = plan if type(plan) is tuple else plan(view)  # type: ignore[operator]
+            refs: tuple[Ref, ...] = plan if type(plan) is tuple else resolve(plan, view)  # type: ignore[assignment]
             made_for = made.get(refs)
             if made_for is None:
                 infos: list[Located] = []

@@ -162,7 +162,7 @@ class OffsetMap:
     ASCII text, or any text without such characters, the map is the identity.
     """
 
-    __slots__ = ("_fold_end", "_fold_start", "_length", "_orig", "_shift", "_zero")
+    __slots__ = ("_fold_end", "_fold_start", "_length", "_orig", "_shift", "_zero", "identity")
 
     def __init__(self, text: str, chars: frozenset[str] | None = None) -> None:
         events: list[tuple[int, int]] = []
@@ -175,6 +175,7 @@ class OffsetMap:
                         events.append((i, n))
                         i = text.find(c, i + 1)
         events.sort()
+        self.identity = not events  # offsets are the same in both texts
         self._length = len(text)
         self._orig = [p for p, _ in events]
         self._fold_start: list[int] = []

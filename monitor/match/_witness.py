@@ -15,12 +15,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
-from monitor.match._ast import And, CaseTerm, Lang, Near, Not, Or, Phrase, Prefix, Query, Source, Term
+from monitor.match._ast import And, CaseTerm, Key, Lang, Near, Not, Or, Phrase, Prefix, Query, Source, Term
 from monitor.match._compile import _plain_key
 from monitor.match._snippet import Witness
 from monitor.match._view import DocView
 
-__all__ = ["Interner", "Plan", "Ref", "Witness", "compile_plan", "holds", "interner", "ref_ranges", "witness"]
+__all__ = [
+    "Choice",
+    "Interner",
+    "Picks",
+    "Plan",
+    "Ref",
+    "Witness",
+    "compile_plan",
+    "holds",
+    "interner",
+    "ref_ranges",
+    "resolve",
+    "witness",
+]
 
 class Ref:
     """One literal (or NEAR) whose witness ranges are looked up once per article and cached."""
@@ -34,7 +47,20 @@ class Ref:
         return f"Ref({self.node!r})"
 
 
-Plan = tuple[Ref, ...] | Callable[[DocView], tuple[Ref, ...]]
+class Choice(tuple[tuple[Key, "Ref | None"], ...]):
+    """An OR of plain literals in a plan: (key, ref) options; the first key present is shown (a filter
+    has no ref: it shows nothing)."""
+
+    __slots__ = ()
+
+
+class Picks(tuple["Ref | Choice", ...]):
+    """A plan of refs and choices in query order, resolved without a Python call per OR."""
+
+    __slots__ = ()
+
+
+Plan = tuple[Ref, ...] | Picks | Choice | Callable[[DocView], tuple[Ref, ...]]
 Interner = Callable[[Term | Phrase | Prefix | CaseTerm | Near], Ref]
 
 
@@ -53,11 +79,11 @@ def interner() -> Interner:
 
 
 def compile_plan(node: Query, intern: Interner) -> Plan:
-    """The refs ``witness`` would show, as a constant tuple when no OR is involved, else a closure."""
+    """The refs ``witness`` would show: a constant tuple when no OR is involved, ``Picks`` when the ORs
+    are of plain literals (most), else a closure."""
     kind = type(node)
     if kind is And:
-        parts = [compile_plan(child, intern) for child in node.children]  # type: ignore[union-attr]
-        return _concat(parts)
+        return _concat([compile_plan(child, intern) for child in node.children])  # type: ignore[union-attr]
     if kind is Or:
         return _choose(node, intern)  # type: ignore[arg-type]
     if kind is Not or kind is Source or kind is Lang:
@@ -65,23 +91,45 @@ def compile_plan(node: Query, intern: Interner) -> Plan:
     return (intern(node),)  # type: ignore[arg-type]
 
 
+def resolve(plan: Plan, view: DocView) -> tuple[Ref, ...]:
+    """The refs a plan shows for one article."""
+    kind = type(plan)
+    if kind is tuple:
+        return plan  # type: ignore[return-value]
+    if kind is Picks or kind is Choice:
+        keys = view.any
+        items: tuple[Ref | Choice, ...] = plan if kind is Picks else (plan,)  # type: ignore[assignment]
+        out: list[Ref] = []
+        for item in items:
+            if isinstance(item, Ref):
+                out.append(item)
+                continue
+            for key, ref in item:
+                if key in keys:
+                    if ref is not None:
+                        out.append(ref)
+                    break
+        return tuple(out)
+    return plan(view)  # type: ignore[operator]
+
+
 def _concat(parts: list[Plan]) -> Plan:
-    merged: list[Plan] = []
-    for part in parts:  # adjacent constant tuples are joined
-        if isinstance(part, tuple) and merged and isinstance(merged[-1], tuple):
-            merged[-1] = merged[-1] + part
-        elif part != ():
-            merged.append(part)
-    if not merged:
-        return ()
-    if len(merged) == 1:
-        return merged[0]
-    steps = tuple(merged)
+    if not any(callable(part) for part in parts):
+        items: list[Ref | Choice] = []
+        for part in parts:
+            if type(part) is Choice:
+                items.append(part)
+            else:
+                items.extend(part)  # type: ignore[arg-type]
+        if any(type(item) is Choice for item in items):
+            return Picks(items)
+        return tuple(items)  # type: ignore[arg-type]
+    steps = tuple(part for part in parts if part != ())
 
     def and_plan(view: DocView) -> tuple[Ref, ...]:
         out: tuple[Ref, ...] = ()
         for step in steps:
-            out += step if type(step) is tuple else step(view)  # type: ignore[operator]
+            out += resolve(step, view)
         return out
 
     return and_plan
@@ -89,12 +137,14 @@ def _concat(parts: list[Plan]) -> Plan:
 
 def _choose(node: Or, intern: Interner) -> Plan:
     options = tuple((_plain_key(child), child, compile_plan(child, intern)) for child in node.children)
+    if all(key is not None and type(plan) is tuple and len(plan) <= 1 for key, _child, plan in options):
+        return Choice((key, plan[0] if plan else None) for key, _child, plan in options)  # type: ignore[index,misc]
 
     def or_plan(view: DocView) -> tuple[Ref, ...]:
         keys = view.any
         for key, child, plan in options:
             if (key in keys) if key is not None else holds(child, view):
-                return plan if type(plan) is tuple else plan(view)  # type: ignore[operator]
+                return resolve(plan, view)
         return ()
 
     return or_plan
