@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import json
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -14,40 +13,17 @@ from email.message import Message
 from typing import Any
 
 import pytest
-import structlog
 
-from monitor import log as logmod
 from monitor.core import Span, WatchlistHit
 from monitor.notify import EmailNotifier, Notifier, SlackNotifier, WebhookNotifier
 from monitor.runtime import Dispatcher
 from monitor.store import NewArticle, PollRecord, SourceSpec, SourceUpdate, Store, WatchlistSpec
+from tests._support import Clock, restore_logging
 from tests.notify._servers import LocalController, Recorded, RecordingServer, SMTPRecorder
 
+__all__ = ["Clock", "restore_logging"]  # re-exported; restore_logging is an autouse fixture
+
 NOW = datetime(2026, 11, 20, 10, 20, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """CLI tests point structlog at the runner's stream, which is closed afterwards: restore stderr."""
-    yield
-    structlog.reset_defaults()
-    logmod.configure(fmt="console", level="INFO", stream=sys.stderr)
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
-
-    def set(self, when: datetime) -> datetime:
-        self.now = when
-        return when
 
 
 @dataclass
@@ -111,7 +87,7 @@ def env(db_url: str) -> Iterator[Env]:
     store = Store(db_url)
     store.upgrade()
     try:
-        yield Env(store=store, clock=Clock())
+        yield Env(store=store, clock=Clock(NOW))
     finally:
         store.close()
 

@@ -15,7 +15,7 @@ from monitor.store import Store, WatchlistSpec
 from monitor.store._delivery import Outbox
 from tests.notify._servers import RecordingServer, Reply
 
-from .conftest import Clock, Env
+from .conftest import NOW, Clock, Env
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ channels:
 def env(db_url: str, cfg: Path) -> Iterator[Env]:
     store = Store(db_url)
     store.upgrade()
-    e = Env(store=store, clock=Clock())
+    e = Env(store=store, clock=Clock(NOW))
     e.setup(WatchlistSpec(name="ports", query="strike", channels=("console", "hook")))
     try:
         yield e

@@ -5,43 +5,23 @@ table to prove that a command stored nothing."""
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from sqlalchemy import MetaData, select
 from typer.testing import CliRunner
 
-from monitor import log as logmod
 from monitor.cli import app
+from tests._support import Clock, restore_logging
+
+__all__ = ["Clock", "restore_logging"]  # re-exported; restore_logging is an autouse fixture
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """CLI runs point structlog at the runner's stream, which is closed afterwards: restore stderr."""
-    yield
-    structlog.reset_defaults()
-    logmod.configure(fmt="console", level="INFO", stream=sys.stderr)
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> datetime:
-        self.now += timedelta(**kwargs)
-        return self.now
 
 
 def cli(cfg: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

@@ -153,7 +153,7 @@ async def test_broken_source_raises_one_alert_and_one_on_recovery(db_url: str, s
         ),
     )
     receiver = RecordingServer().start()
-    clock = Clock()
+    clock = Clock(NOW)
     store = Store(db_url)
     fetcher = HttpFetcher(policy=FetchPolicy(allow_private_networks=True))
     notifier = WebhookNotifier(name="ops", url=receiver.url("/ops-hook"))

@@ -13,6 +13,7 @@ from monitor.match import EngineHolder
 from monitor.match import WatchlistSpec as MatchSpec
 from monitor.pipeline import InlineRunner, Pipeline, PipelineOptions, PollSummary
 from monitor.store import SourceRow, SourceSpec, Store, WatchlistSpec
+from tests._support import Clock
 from tests.fetch.httpserver import LocalServer, Request, Response
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -55,17 +56,6 @@ BAKERY = page(
 
 
 @dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now = self.now + timedelta(**kw)
-
-
-@dataclass
 class Env:
     store: Store
     server: LocalServer
@@ -83,7 +73,7 @@ class Env:
 async def env(db_url: str) -> AsyncIterator[Env]:
     store = Store(db_url)
     store.upgrade()
-    clock = Clock()
+    clock = Clock(T0)
     holder = EngineHolder()
     policy = FetchPolicy(allow_private_networks=True, connect_timeout_s=1.0, total_timeout_s=3.0)
     async with LocalServer() as server, HttpFetcher(policy=policy) as fetcher:

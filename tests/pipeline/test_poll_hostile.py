@@ -20,6 +20,7 @@ from monitor.match import EngineHolder
 from monitor.pipeline import InlineRunner, Pipeline, PipelineOptions
 from monitor.store import PollRecord, SourceSpec, SourceUpdate, Store
 from monitor.store.models import Source
+from tests._support import Clock
 from tests.fetch.httpserver import (
     BacklogFullServer,
     LocalServer,
@@ -28,7 +29,7 @@ from tests.fetch.httpserver import (
     regrouped,
     streamed,
 )
-from tests.pipeline.test_poll import BAKERY, FEED2, GLACIER, Clock, Env
+from tests.pipeline.test_poll import BAKERY, FEED2, GLACIER, T0, Env
 
 RSS = [("Content-Type", "application/rss+xml")]
 LOCAL = FetchPolicy(allow_private_networks=True, connect_timeout_s=1.0, total_timeout_s=3.0)
@@ -40,7 +41,7 @@ async def make_env(
 ) -> AsyncIterator[Env]:
     store = Store(db_url)
     store.upgrade()
-    clock = Clock()
+    clock = Clock(T0)
     try:
         async with LocalServer() as server, HttpFetcher(policy=policy, resolver=resolver) as fetcher:
             pipeline = Pipeline(
@@ -257,7 +258,7 @@ async def test_a_stray_ampersand_is_ingested_with_its_problem(env: Env) -> None:
 def test_store_keeps_the_feed_problem_until_a_clean_parse(db_url: str) -> None:
     store = Store(db_url)
     store.upgrade()
-    t0 = Clock().now
+    t0 = T0
     store.sync_config([SourceSpec(name="feed", url="https://example.org/feed.xml")], [], now=t0)
     sid = store.get_source("feed").id
 
