@@ -20,6 +20,13 @@ workers' CPU time (process trees, pools included) are read twice, ``--measure`` 
   not counted) and polls per CPU-second, the per-core figures that depend less on what else the
   machine runs.
 
+``--latency S`` makes every feed answer take S seconds, as real publishers do (network and server
+time), and ``--concurrency C`` bounds each process's polls in flight, as a deployment's ``workers``
+setting does: one process can then do at most C / S polls/s however idle its cores are, which is the
+situation where a replica adds capacity on any machine (``cores busy``, the workers' CPU-seconds per
+second, shows how far from CPU-bound each configuration is). With the default 0 the run is CPU-bound:
+it measures what the cores of this machine can do, shared by every worker, PostgreSQL and the site.
+
 The baseline is the naive answer "one worker": every ratio is against PostgreSQL with one worker in the
 same run. On a 2-core machine shared with other work, 2 and 3 workers cannot scale linearly (PostgreSQL
 and the site use the same cores); the CPU per poll says whether the job queue itself costs more as
@@ -63,6 +70,7 @@ class Result:
     cpu_ms_per_poll: float
     cpu_ms_per_article: float
     polls_per_cpu_s: float
+    cores_busy: float  # the workers' CPU-seconds per wall-clock second
     polls_ratio: float = 1.0  # against PostgreSQL with one worker
     alerts_ratio: float = 1.0
 
@@ -78,7 +86,7 @@ def _database(mode: str, db: str, tmp: Path, n: int) -> Iterator[str]:
 
 def measure(mode: str, workers: int, *, db: str, args: argparse.Namespace, n: int) -> Result:
     tmp = Path(tempfile.mkdtemp(prefix=f"scale-{mode}{workers}-"))
-    site = SiteProcess(feeds=args.feeds, every=args.every, delay=0.0)
+    site = SiteProcess(feeds=args.feeds, every=args.every, delay=args.latency)
     try:
         with _database(mode, db, tmp, n) as url:
             config = ClusterConfig(
@@ -121,6 +129,7 @@ def measure(mode: str, workers: int, *, db: str, args: argparse.Namespace, n: in
         cpu_ms_per_poll=round(1000 * cpu / max(1, polls), 2),
         cpu_ms_per_article=round(1000 * cpu / max(1, articles), 2),
         polls_per_cpu_s=round(polls / cpu, 1) if cpu > 0 else 0.0,
+        cores_busy=round(cpu / wall, 2),
     )
 
 
@@ -147,6 +156,13 @@ def main() -> None:
     parser.add_argument("--measure", type=float, default=None, help="default 40, --quick 20")
     parser.add_argument("--concurrency", type=int, default=32, help="the config's workers (per process)")
     parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds the site takes to answer each feed request (a publisher's network and server time);"
+        " 0, the default, makes the run CPU-bound",
+    )
+    parser.add_argument(
         "--stories", choices=("on", "off"), default="on", help="story grouping (the default config: on)"
     )
     args = parser.parse_args()
@@ -161,6 +177,10 @@ def main() -> None:
         f"{args.feeds} feeds, a new item every {args.every:.0f}s per feed, sources due 1-2 s after each poll"
     )
     print(f"stories {args.stories}; warm-up {args.warmup:.0f}s, measured {args.measure:.0f}s")
+    print(
+        f"{args.concurrency} concurrent polls per process; feed answers take {args.latency:.2f}s"
+        + (" (latency-bound: at most concurrency / latency polls/s per process)" if args.latency else "")
+    )
     print(f"{_load()} at start")
     runs = [("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3)]
     results = []
@@ -170,7 +190,8 @@ def main() -> None:
         print(
             f"  {mode:10s} x{workers}: {r.polls_per_s:6.1f} polls/s  {r.articles_per_s:5.1f} articles/s"
             f"  {r.alerts_per_s:5.1f} alerts/s  {r.cpu_ms_per_poll:6.2f} ms CPU/poll"
-            f"  {r.cpu_ms_per_article:6.1f} ms CPU/article  {r.polls_per_cpu_s:5.1f} polls/CPU-s",
+            f"  {r.cpu_ms_per_article:6.1f} ms CPU/article  {r.polls_per_cpu_s:5.1f} polls/CPU-s"
+            f"  {r.cores_busy:4.2f} cores busy",
             flush=True,
         )
     base = next(r for r in results if r.mode == "postgresql" and r.workers == 1)
@@ -187,6 +208,8 @@ def main() -> None:
                 "feeds": args.feeds,
                 "stories": args.stories,
                 "measure_s": args.measure,
+                "concurrency": args.concurrency,
+                "latency_s": args.latency,
                 "baseline": "postgresql x1",
                 "results": [asdict(r) for r in results],
             }

@@ -67,6 +67,7 @@ def run(
                     failures=report.failures,
                     new_articles=report.new_articles,
                     hits=report.hits,
+                    stories_assigned=report.stories.articles,
                     alerts_sent=report.dispatch.sent,
                     alerts_retrying=report.dispatch.retried,
                     alerts_failed=report.dispatch.failed,

@@ -4,14 +4,24 @@
 Everything here is pure CPU work (bytes in, value out, no I/O, no caches that grow), so the daemon can
 run it in a worker thread or process. See ``_html`` for the page pipeline, ``_fragment`` for the fast
 path for article HTML carried in feeds, and ``_clean`` for the text-level cleanup all paths share.
+
+The names below are loaded on first use (PEP 562): the daemon's event-loop process only catches
+``ExtractionError`` and hands the functions to worker processes, so it need not hold trafilatura,
+htmldate, readability and ftfy (~10 MB) that only the workers run.
 """
 
-from monitor.extract._clean import clean_paragraphs
-from monitor.extract._decode import decode_html
-from monitor.extract._errors import ExtractionError
-from monitor.extract._fragment import normalize_fragment
-from monitor.extract._html import extract_html
-from monitor.extract._text import normalize_document, normalize_text
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.extract._clean import clean_paragraphs
+    from monitor.extract._decode import decode_html
+    from monitor.extract._errors import ExtractionError
+    from monitor.extract._fragment import normalize_fragment
+    from monitor.extract._html import extract_html
+    from monitor.extract._text import normalize_document, normalize_text
 
 __all__ = [
     "ExtractionError",
@@ -22,3 +32,27 @@ __all__ = [
     "normalize_fragment",
     "normalize_text",
 ]
+
+_HOME = {
+    "ExtractionError": "_errors",
+    "clean_paragraphs": "_clean",
+    "decode_html": "_decode",
+    "extract_html": "_html",
+    "normalize_document": "_text",
+    "normalize_fragment": "_fragment",
+    "normalize_text": "_text",
+}
+
+if not TYPE_CHECKING:  # hidden from mypy, which would otherwise type any misspelt name as Any
+
+    def __getattr__(name: str) -> Any:
+        home = _HOME.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

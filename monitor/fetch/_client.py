@@ -1,4 +1,10 @@
-"""The httpx client behind ``HttpFetcher``: guarded connections, no cookies, per-host slots.
+"""The httpx transport behind ``HttpFetcher``: guarded per-origin connection pools, per-host slots.
+
+``HttpFetcher`` sends its requests straight through the transport (httpx's public transport API), without
+an ``httpx.AsyncClient`` on top: it follows redirects itself, wants no cookie jar (a shared jar would leak
+state between unrelated sources; with no client there is no jar at all), no environment proxies (a proxy
+would resolve host names itself, out of the SSRF guard's sight) and none of the client's per-request work
+(request building and merging, cookie extraction, auth and event hooks).
 
 Kept apart from the fetch logic so that the one place that reaches into httpx's internals is small and
 obvious (see ``_GuardedTransport``).
@@ -11,45 +17,42 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
 
-import httpcore
 import httpx
 
 from monitor.fetch._netguard import GuardedBackend, NetRules, Resolver
+from monitor.fetch._pools import OriginPools
 
-__all__ = ["HostSlots", "make_client"]
-
-
-class _RefuseCookies(DefaultCookiePolicy):
-    """Never store or send cookies: a shared jar would leak state between unrelated sources."""
-
-    def set_ok(self, cookie: Any, request: Any) -> bool:
-        return False
-
-    def return_ok(self, cookie: Any, request: Any) -> bool:
-        return False
+__all__ = ["HostSlots", "make_transport"]
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool rebuilt around the guarded network backend.
+    """httpx's transport with its connection pool replaced by guarded per-origin pools.
 
-    httpx 0.28 does not expose ``network_backend``; the pool is the documented httpcore object, so it is
-    swapped right after construction (the one private attribute we rely on, covered by the SSRF tests).
+    httpx 0.28 does not expose ``network_backend`` nor a pool factory; the transport only calls
+    ``handle_async_request``/``aclose`` on ``self._pool``, so ``OriginPools`` is put there right after
+    construction (the one private attribute we rely on, covered by the SSRF and concurrency tests).
+    httpx keeps doing the request/response conversion and the mapping of httpcore's exceptions.
     """
 
-    def __init__(self, *, backend: GuardedBackend, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
-        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
+    def __init__(
+        self,
+        *,
+        backend: GuardedBackend,
+        ssl_context: ssl.SSLContext,
+        per_origin: int,
+        max_idle_connections: int,
+        keepalive_expiry: float,
+    ) -> None:
+        super().__init__(verify=ssl_context, trust_env=False, limits=httpx.Limits(max_connections=1))
+        self.pools = OriginPools(
             network_backend=backend,
+            ssl_context=ssl_context,
+            per_origin=per_origin,
+            max_idle_connections=max_idle_connections,
+            keepalive_expiry=keepalive_expiry,
         )
+        self._pool = self.pools  # type: ignore[assignment]  # duck-typed: see the docstring
 
 
 @dataclass(slots=True)
@@ -80,27 +83,23 @@ class HostSlots:
                 del self._slots[host]
 
 
-def make_client(
-    *, rules: NetRules, resolver: Resolver | None, ssl_context: ssl.SSLContext, max_connections: int
-) -> httpx.AsyncClient:
-    """An AsyncClient whose every new connection is checked against ``rules``.
+def make_transport(
+    *,
+    rules: NetRules,
+    resolver: Resolver | None,
+    ssl_context: ssl.SSLContext,
+    max_connections: int,
+    per_host_limit: int,
+) -> httpx.AsyncBaseTransport:
+    """A transport whose every new connection is checked against ``rules``.
 
-    Redirects are left to the caller (``follow_redirects=False``) and environment proxies are ignored
-    (``trust_env=False``): a proxy would resolve host names itself, out of the guard's sight.
+    Connections are pooled per origin (at most ``per_host_limit`` each) and idle ones are kept, for
+    5 s, up to ``max_connections`` in total (see ``OriginPools``).
     """
-    limits = httpx.Limits(
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        keepalive_expiry=5.0,
-    )
-    transport = _GuardedTransport(
+    return _GuardedTransport(
         backend=GuardedBackend(rules=rules, resolver=resolver),
         ssl_context=ssl_context,
-        limits=limits,
-    )
-    return httpx.AsyncClient(
-        transport=transport,
-        follow_redirects=False,
-        trust_env=False,
-        cookies=CookieJar(policy=_RefuseCookies()),
+        per_origin=per_host_limit,
+        max_idle_connections=max_connections,
+        keepalive_expiry=5.0,
     )

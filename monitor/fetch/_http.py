@@ -20,7 +20,7 @@ from typing import Protocol, Self
 import httpx
 
 from monitor.core import FetchResult
-from monitor.fetch._client import HostSlots, make_client
+from monitor.fetch._client import HostSlots, make_transport
 from monitor.fetch._decode import DecodeError, OutputTooLarge, make_decoder
 from monitor.fetch._errors import FetchError
 from monitor.fetch._headers import body_hash, parse_max_age, parse_retry_after
@@ -78,8 +78,11 @@ class HttpFetcher:
     """Fetches http(s) URLs, ``file://`` URLs and plain local paths into ``FetchResult`` values.
 
     ``max_connections`` caps concurrent requests overall and ``per_host_limit`` per host name (waiting
-    for a busy host never holds a global slot). ``resolver`` replaces the system DNS (tests, custom DNS);
-    ``ssl_context`` replaces the default certifi-based verification (tests with a private CA).
+    for a busy host never holds a global slot). Connections are pooled per origin, ``per_host_limit``
+    at most each, and idle ones kept for 5 s up to ``max_connections`` in total (see ``_pools``): a
+    request never scans more than its own origin's connections. ``resolver`` replaces the system DNS
+    (tests, custom DNS); ``ssl_context`` replaces the default certifi-based verification (tests with a
+    private CA).
     Use as ``async with HttpFetcher(...) as fetcher`` or call ``aclose()``.
     """
 
@@ -96,11 +99,12 @@ class HttpFetcher:
             raise ValueError("max_connections and per_host_limit must be at least 1")
         self._policy = policy
         self._max_connections = max_connections
+        self._per_host_limit = per_host_limit
         self._resolver = resolver
         self._ssl_context = ssl_context
         self._global = asyncio.Semaphore(max_connections)
         self._hosts = HostSlots(per_host_limit)
-        self._clients: dict[NetRules, httpx.AsyncClient] = {}
+        self._transports: dict[NetRules, httpx.AsyncBaseTransport] = {}
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -113,28 +117,29 @@ class HttpFetcher:
 
     async def aclose(self) -> None:
         self._closed = True
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            await transport.aclose()
 
-    def _client(self, policy: FetchPolicy) -> httpx.AsyncClient:
+    def _transport(self, policy: FetchPolicy) -> httpx.AsyncBaseTransport:
         # One pool per network rule set: a connection admitted under lax rules (a private address) must
         # never be picked up from the pool by a fetch running under strict ones.
         rules = NetRules(policy.allow_private_networks, policy.allowed_private_hosts)
-        client = self._clients.get(rules)
-        if client is None:
+        transport = self._transports.get(rules)
+        if transport is None:
             if self._closed:
                 raise RuntimeError("HttpFetcher is closed")
             if self._ssl_context is None:
                 self._ssl_context = httpx.create_ssl_context(trust_env=False)
-            client = make_client(
+            transport = make_transport(
                 rules=rules,
                 resolver=self._resolver,
                 ssl_context=self._ssl_context,
                 max_connections=self._max_connections,
+                per_host_limit=self._per_host_limit,
             )
-            self._clients[rules] = client
-        return client
+            self._transports[rules] = transport
+        return transport
 
     async def fetch(
         self, url: str, *, validators: Validators | None = None, policy: FetchPolicy | None = None
@@ -164,7 +169,7 @@ class HttpFetcher:
         return target
 
     async def _fetch_http(self, url: str, validators: Validators | None, policy: FetchPolicy) -> FetchResult:
-        client = self._client(policy)
+        transport = self._transport(policy)
         headers = {
             "User-Agent": policy.user_agent,
             "Accept": _ACCEPT,
@@ -174,12 +179,12 @@ class HttpFetcher:
             headers["If-None-Match"] = validators.etag
         if validators is not None and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        timeout = httpx.Timeout(
-            connect=policy.connect_timeout_s,
-            read=policy.total_timeout_s,
-            write=policy.total_timeout_s,
-            pool=policy.total_timeout_s,
-        )
+        timeout = {  # httpx's "timeout" request extension, read by httpcore
+            "connect": policy.connect_timeout_s,
+            "read": policy.total_timeout_s,
+            "write": policy.total_timeout_s,
+            "pool": policy.total_timeout_s,
+        }
         current = url
         target = self._target(url, requested=url)
         seen = {_loop_key(target)}
@@ -192,7 +197,7 @@ class HttpFetcher:
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(budget):
-                        hop = await self._request(client, target, headers, timeout, policy, current, url)
+                        hop = await self._request(transport, target, headers, timeout, policy, current, url)
                 except TimeoutError as exc:
                     where = "" if current == url else f" (redirected from {url})"
                     message = f"no complete response within {policy.total_timeout_s:g}s{where}"
@@ -236,17 +241,19 @@ class HttpFetcher:
 
     async def _request(
         self,
-        client: httpx.AsyncClient,
+        transport: httpx.AsyncBaseTransport,
         target: httpx.URL,
         headers: dict[str, str],
-        timeouts: httpx.Timeout,
+        timeouts: dict[str, float],
         policy: FetchPolicy,
         current: str,
         requested: str,
     ) -> _Hop:
         where = "" if current == requested else f" (redirected from {requested})"
         try:
-            async with client.stream("GET", target, headers=headers, timeout=timeouts) as response:
+            request = httpx.Request("GET", target, headers=headers, extensions={"timeout": timeouts})
+            response = await transport.handle_async_request(request)
+            try:
                 received_at = datetime.now(UTC)
                 status = response.status_code
                 body = b""
@@ -259,6 +266,8 @@ class HttpFetcher:
                     body=body,
                     received_at=received_at,
                 )
+            finally:
+                await response.aclose()  # gives the connection back to its pool (or closes it)
         except AddressRefused as exc:
             _log.warning("fetch.address_refused", host=exc.host, address=exc.address, reason=exc.reason)
             raise FetchError("ssrf", f"refused: {exc}{where}", url=current) from exc

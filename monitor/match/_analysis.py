@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from itertools import pairwise
 from operator import itemgetter
@@ -27,9 +27,9 @@ __all__ = ["FieldText", "Span", "near_spans"]
 Span = tuple[int, int]  # first and last word position, inclusive
 _NONE: list[int] = []
 _SCANS = 6  # words looked up one scan at a time before all positions are indexed in one pass
+_SEARCHES = 8  # phrases checked by substring search before the set of adjacent pairs is built
 _FINDS = 24  # first occurrences looked up one str.find at a time before all are indexed in one pass
 _second = itemgetter(1)
-_BIG = 1 << 62
 
 
 class FieldText:
@@ -39,6 +39,7 @@ class FieldText:
         "_bigrams",
         "_cases",
         "_chars",
+        "_checked",
         "_distinct",
         "_enders",
         "_finds",
@@ -52,7 +53,6 @@ class FieldText:
         "_positions",
         "_prefixes",
         "_seen",
-        "_sentences",
         "cleaned",
         "text",
         "tokens",
@@ -76,7 +76,7 @@ class FieldText:
         self._offsets: list[int] | None = None
         self._padded: str | None = None
         self._enders: list[int] | None = None
-        self._sentences: list[tuple[int, int]] = []  # whole sentences already found, sorted
+        self._checked: dict[int, int] = {}  # sentence boundary checks (``sentence_bounds``)
         self._map: OffsetMap | None = None
         self._distinct: list[str] | None = None
 
@@ -95,11 +95,13 @@ class FieldText:
         return seen
 
     def has_phrase(self, words: tuple[str, ...]) -> bool:
-        """Whether the words occur in a row: adjacent pairs are looked up in a set built once."""
+        """Whether the words occur in a row: one substring search in ``joined()`` for the first few
+        phrases asked, then adjacent pairs are looked up in a set built once (it costs forty searches)."""
         pairs = self._bigrams
         if pairs is None:
-            tokens = self.tokens
-            pairs = self._bigrams = set(pairwise(tokens))  # C-level, no Python loop
+            if len(self._seen) < _SEARCHES:
+                return self.has(" " + " ".join(words) + " ")
+            pairs = self._bigrams = set(pairwise(self.tokens))  # C-level, no Python loop
         if len(words) == 2:
             return words in pairs
         if not all(pair in pairs for pair in pairwise(words)):
@@ -219,9 +221,9 @@ class FieldText:
     def first_occurrence(self, node: Term | Phrase | Prefix) -> tuple[int, int] | None:
         """Folded offsets of the first occurrence of a plain literal, by substring search (cached).
 
-        A word is one ``first_word``; a prefix one ``str.find`` of " stem" in ``padded()``; a phrase one
-        ``str.find`` in ``joined()`` (words single-spaced), where the spaces before the match count the
-        words before it, whose offsets ``_starts`` has.
+        A word is one ``first_word``; a prefix one ``str.find`` of " stem" in ``padded()``; a phrase the
+        first of ``_occurrences`` (its first word found between spaces, the next ones compared in place),
+        which needs neither the word offsets (``_starts``) nor ``joined()``.
         """
         key = node.key
         if key in self._firsts:
@@ -235,13 +237,7 @@ class FieldText:
         elif isinstance(node, Term):
             found = self.first_word(node.word)
         else:
-            joined = self.joined()
-            at = joined.find(" " + key + " ")
-            if at >= 0:
-                i = joined.count(" ", 0, at)  # the words before the match
-                starts = self._starts()
-                last = len(node.words) - 1
-                found = (starts[i], starts[i + last] + len(node.words[last]))
+            found = next(_occurrences(self.padded(), node.words), None)
         self._firsts[key] = found
         return found
 
@@ -273,17 +269,15 @@ class FieldText:
         return begin, max(begin, len(self.text.rstrip())), False, False
 
     def sentence(self, start: int, end: int) -> tuple[int, int, bool, bool]:
-        """Bounds of the sentence around original ``start..end`` (see ``sentence_bounds``), cached."""
-        known = self._sentences
-        k = bisect_right(known, (start, _BIG)) - 1
-        if k >= 0 and known[k][0] <= start and end <= known[k][1]:
-            return known[k][0], known[k][1], False, False
+        """Bounds of the sentence around original ``start..end`` (see ``sentence_bounds``).
+
+        The candidate boundaries are listed once per text and each is checked at most once; the
+        answer depends on the range alone (no cache of sentences found before: one that a phrase
+        across a full stop made would have swallowed the next word located in either sentence).
+        """
         if self._enders is None:
             self._enders = ender_marks(self.text)
-        found = sentence_bounds(self.text, start, end, self._enders)
-        if not found[2] and not found[3]:
-            insort(known, (found[0], found[1]))
-        return found
+        return sentence_bounds(self.text, start, end, self._enders, self._checked)
 
     def original_word(self, i: int) -> str:
         start, end = self.original_span(i, i)

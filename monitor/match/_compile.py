@@ -32,19 +32,14 @@ __all__ = [
 Matcher = Callable[[DocView], bool]
 
 # A small list of very frequent English words: a clause made of them is a poor index choice.
-_COMMON = frozenset(
-    (
-        "a", "about", "after", "against", "all", "also", "an", "and", "any", "are", "as", "at", "be",
-        "been", "before", "being", "between", "both", "but", "by", "can", "could", "did", "do", "does",
-        "during", "each", "for", "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in",
-        "into", "is", "it", "its", "just", "more", "most", "new", "no", "not", "now", "of", "on", "one",
-        "only", "or", "other", "our", "out", "over", "said", "says", "she", "so", "some", "such", "than",
-        "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to",
-        "two", "under", "up", "us", "was", "we", "were", "what", "when", "where", "which", "while", "who",
-        "will", "with", "would", "year", "years", "you", "people", "government", "president", "state",
-        "states", "world"
-    )
+_COMMON_WORDS = (
+    "a about after against all also an and any are as at be been before being between both but by can "
+    "could did do does during each for from had has have he her his how i if in into is it its just more "
+    "most new no not now of on one only or other our out over said says she so some such than that the "
+    "their them then there these they this those through to two under up us was we were what when where "
+    "which while who will with would year years you people government president state states world"
 )
+_COMMON = frozenset(_COMMON_WORDS.split())
 
 
 # required clauses ---------------------------------------------------------------------------------------

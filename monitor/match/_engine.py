@@ -32,18 +32,20 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.core import Span, WatchlistHit
+import numpy as np
+
+from monitor.core import WatchlistHit
 from monitor.log import get_logger
 from monitor.match._analysis import FieldText
 from monitor.match._ast import Key
 from monitor.match._compile import Clause, Compiled, KeyTest, Matcher, compile_query, estimate
 from monitor.match._errors import QuerySyntaxError
+from monitor.match._hits import article_hits
 from monitor.match._index import PostingIndex
 from monitor.match._parser import parse_query
-from monitor.match._snippet import Located, locate, shown
 from monitor.match._types import Document, WatchlistSpec
 from monitor.match._view import DocView, Lookup
-from monitor.match._witness import Plan, Ref, compile_plan, interner, ref_ranges, resolve
+from monitor.match._witness import Plan, compile_plan, interner
 
 __all__ = ["Engine", "EngineStats", "explain"]
 
@@ -196,7 +198,9 @@ class Engine:
                 else:
                     words.add(key)
         self._postings = PostingIndex((entry.index for entry in self._entries), len(self._entries))
-        self._lookup = Lookup(frozenset(words), frozenset(p[:-1] for p in prefixes), frozenset(pairs))
+        self._lookup = Lookup(
+            frozenset(words), frozenset(p[:-1] for p in prefixes), frozenset(pairs), self._postings.key_id
+        )
         self._automaton_keys = len(prefixes) + len(pairs)
 
     # matching -----------------------------------------------------------------------------------------
@@ -206,7 +210,7 @@ class Engine:
 
     def candidates(self, view: DocView) -> list[int]:
         """Internal numbers of the watchlists worth evaluating (both index clauses present), sorted."""
-        return self._postings.candidates(view.any, len(view.any))
+        return self._postings.candidates_of(np.array(view.key_ids, dtype=np.int64))
 
     def match(self, doc: Document) -> list[WatchlistHit]:
         """The watchlists that match ``doc``, each with its snippet, ordered by watchlist id."""
@@ -242,29 +246,14 @@ class Engine:
     def hits(self, view: DocView, matched: list[int]) -> list[WatchlistHit]:
         """The hit of each matched watchlist: the sentence(s) its literals were found in, with spans.
 
-        A watchlist's plan names the literals its snippet shows; each literal is found and its sentence
-        located once per article, and watchlists showing the same literals share one snippet.
+        A watchlist's plan (compiled on its first hit) names the literals its snippet shows; each
+        literal is found and its sentence located once per article, and watchlists showing the same
+        literals share one snippet (``_hits``).
         """
-        hits: list[WatchlistHit] = []
-        made: dict[tuple[Ref, ...], tuple[str, tuple[Span, ...]]] = {}
-        located: dict[Ref, list[Located]] = {}
-        plans, ids = self._plans, self._ids
-        for n in matched:
-            plan = plans[n]
-            if plan is None:
-                plan = plans[n] = compile_plan(self._entries[n].compiled.query, self._intern)
-            refs: tuple[Ref, ...] = plan if type(plan) is tuple else resolve(plan, view)  # type: ignore[assignment]
-            made_for = made.get(refs)
-            if made_for is None:
-                infos: list[Located] = []
-                for ref in refs:
-                    found = located.get(ref)
-                    if found is None:
-                        found = located[ref] = [locate(view, r) for r in ref_ranges(ref, view)]
-                    infos += found
-                made_for = made[refs] = shown(view, infos)
-            hits.append(WatchlistHit(ids[n], *made_for))
-        return hits
+        return article_hits(view, matched, self._plans, self._ids, self._compile_plan)
+
+    def _compile_plan(self, n: int) -> Plan:
+        return compile_plan(self._entries[n].compiled.query, self._intern)
 
     # introspection ------------------------------------------------------------------------------------
     @property

@@ -50,7 +50,7 @@ _SPECIAL = {
     "ħ": "h",
     "ŧ": "t",
 }
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_ASCII_BYTES = bytes(range(0x80))
 _FOLDED: dict[str, str] = {}
 
 
@@ -92,7 +92,11 @@ def fold_char(c: str) -> str:
 
 def non_ascii(text: str) -> frozenset[str]:
     """The distinct non-ASCII characters of a text."""
-    return frozenset() if text.isascii() else frozenset(_NON_ASCII.findall(text))
+    if text.isascii():
+        return frozenset()
+    # C-level: the UTF-8 bytes without the ASCII ones are exactly the non-ASCII characters' sequences
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+    return frozenset(rest.decode("utf-8", "surrogatepass"))
 
 
 def replace_non_ascii(text: str, chars: frozenset[str] | None = None) -> str:

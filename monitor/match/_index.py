@@ -82,13 +82,21 @@ class PostingIndex:
     def always(self) -> int:
         return len(self._always)
 
+    def key_id(self, key: Key) -> int:
+        """The number of ``key`` in the postings (0 for a key that indexes nothing)."""
+        return self._ids.get(key, 0)
+
     def candidates(self, keys: Iterable[Key], count: int) -> list[int]:
         """Sorted internal numbers of the watchlists whose two index clauses both have a key in ``keys``.
 
-        ``count`` is the number of keys (``keys`` may be a set). A fresh marker array per call keeps
-        concurrent callers apart; allocating it zeroed costs less than a few set insertions.
+        ``count`` is the number of keys (``keys`` may be a set).
         """
         ids = np.fromiter(map(self._ids.get, keys, repeat(0)), dtype=np.int64, count=count)
+        return self.candidates_of(ids)
+
+    def candidates_of(self, ids: _Ints) -> list[int]:
+        """``candidates`` for key numbers (``key_id``; repeats allowed). A fresh marker array per call
+        keeps concurrent callers apart; allocating it zeroed costs less than a few set insertions."""
         first = self._first.gather(ids)
         found: _Ints
         if len(first):

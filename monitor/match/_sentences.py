@@ -7,7 +7,6 @@ microseconds; a full sentence segmenter would cost more per article than matchin
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 
 __all__ = ["ender_marks", "sentence_bounds"]
@@ -17,15 +16,58 @@ _LONG = 400  # a longer "sentence" is cut to the matched words plus context
 _CONTEXT = 150
 _ABBREVIATIONS = frozenset(
     (
-        "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "st", "lt", "col", "capt", "sgt",
-        "maj", "adm", "cmdr", "jr", "sr", "vs", "etc", "no", "nos", "inc", "corp", "ltd", "co", "jan",
-        "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "fig", "approx",
-        "dept", "vol", "rev", "mt", "ft"
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "gen",
+        "sen",
+        "rep",
+        "gov",
+        "st",
+        "lt",
+        "col",
+        "capt",
+        "sgt",
+        "maj",
+        "adm",
+        "cmdr",
+        "jr",
+        "sr",
+        "vs",
+        "etc",
+        "no",
+        "nos",
+        "inc",
+        "corp",
+        "ltd",
+        "co",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "fig",
+        "approx",
+        "dept",
+        "vol",
+        "rev",
+        "mt",
+        "ft",
     )
 )
 _ENDERS = ".!?…\n。！？"
 _CLOSERS = "\"'”’»)]"
-_WORD_BEFORE = re.compile(r"[^\W\d_]+\Z")
+_TRAILING = _ENDERS + _CLOSERS  # what a sentence's end takes along
+_LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 
 
 def _next_sentence(text: str, p: int) -> int:
@@ -49,9 +91,11 @@ def _next_sentence(text: str, p: int) -> int:
             q += 1
         if q < n and not text[q].isspace():
             return -1  # "3.5", "example.com", "U.S.-led"
-        if text[run] == ".":
-            word = _WORD_BEFORE.search(text, max(0, run - 12), run)
-            if word is not None and (len(word.group()) == 1 or word.group().lower() in _ABBREVIATIONS):
+        if text[run] == ".":  # the letters ([^\W\d_]) before the dot, back to a longest abbreviation
+            begin, floor = run, max(0, run - _LONGEST_ABBREVIATION - 1)
+            while begin > floor and (c := text[begin - 1]).isalnum() and not c.isdecimal():
+                begin -= 1
+            if begin < run and (run - begin == 1 or text[begin:run].lower() in _ABBREVIATIONS):
                 return -1
     while q < n and text[q].isspace():
         q += 1
@@ -63,7 +107,8 @@ def _next_sentence(text: str, p: int) -> int:
 def ender_marks(text: str) -> list[int]:
     """Offsets of every character that may end a sentence, sorted.
 
-    ``str.find`` loops (one per character present in the text) cost a fraction of a regex scan.
+    ``str.find`` loops (one per character present in the text) cost a fraction of a regex scan (and
+    less than splitting the text, or a numpy pass over its code points).
     """
     marks: list[int] = []
     for c in _ENDERS:
@@ -76,36 +121,56 @@ def ender_marks(text: str) -> list[int]:
 
 
 def sentence_bounds(
-    text: str, start: int, end: int, marks: list[int] | None = None
+    text: str, start: int, end: int, marks: list[int] | None = None, checked: dict[int, int] | None = None
 ) -> tuple[int, int, bool, bool]:
     """The sentence around ``text[start:end]``: (begin, end, cut at begin, cut at end).
 
     ``marks`` are the candidate boundaries (``ender_marks``); the nearest ones on each side, within
     ``_REACH`` characters, are checked by ``_next_sentence``. A sentence longer than ``_LONG`` is cut to
-    the matched words with ``_CONTEXT`` characters around them.
+    the matched words with ``_CONTEXT`` characters around them. ``checked`` remembers the checks of a
+    text: the hits of one article locate many sentences, and the mark that ends one begins the next.
     """
     if marks is None:
         marks = ender_marks(text)
+    if checked is None:
+        checked = {}
     n = len(text)
-    lo = max(0, start - _REACH)
+    lo = start - _REACH if start > _REACH else 0
     begin = -1
-    k = bisect_left(marks, start) - 1
-    while k >= 0 and marks[k] >= lo:
-        after = _next_sentence(text, marks[k])
+    first = bisect_left(marks, start)  # the first mark at or after the start
+    k = first - 1
+    while k >= 0:
+        p = marks[k]
+        if p < lo:
+            break
+        after = checked.get(p)
+        if after is None:
+            after = checked[p] = _next_sentence(text, p)
         if 0 <= after <= start:
             begin = after
             break
         k -= 1
     cut_begin = begin < 0 and lo > 0
-    begin = max(begin, lo)
-    stop = min(n, end + _REACH)
+    if begin < lo:
+        begin = lo
+    stop = end + _REACH
+    if stop > n:
+        stop = n
     finish = -1
-    k = bisect_left(marks, end)
-    while k < len(marks) and marks[k] < stop:
+    k = first
+    last = len(marks)
+    while k < last and marks[k] < end:  # marks inside the range (a phrase across a full stop)
+        k += 1
+    while k < last:
         p = marks[k]
-        if _next_sentence(text, p) >= 0:
+        if p >= stop:
+            break
+        after = checked.get(p)
+        if after is None:
+            after = checked[p] = _next_sentence(text, p)
+        if after >= 0:
             finish = p + 1
-            while finish < n and (text[finish] in _ENDERS or text[finish] in _CLOSERS):
+            while finish < n and text[finish] in _TRAILING:
                 finish += 1
             break
         k += 1

@@ -48,12 +48,15 @@ def locate(view: DocView, found: tuple[str, int, int]) -> Located:
     known = view.located.get(found)
     if known is None:
         name, f_start, f_end = found
-        text = view.title if name == "title" else view.body
-        o_start, o_end = text.original(f_start, f_end)
-        begin, finish, cut_begin, cut_end = (
-            text.whole() if name == "title" else text.sentence(o_start, o_end)
-        )
-        known = view.located[found] = ((name, begin, finish, cut_begin, cut_end), o_start, o_end)
+        if name == "title":  # the title is one sentence: its part is made once per article
+            o_start, o_end = view.title.original(f_start, f_end)
+            part = view.title_part
+            if part is None:
+                part = view.title_part = ("title", *view.title.whole())
+        else:
+            o_start, o_end = view.body.original(f_start, f_end)
+            part = ("body", *view.body.sentence(o_start, o_end))
+        known = view.located[found] = (part, o_start, o_end)
     return known
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import chain, pairwise
+from operator import itemgetter
 
 from monitor.match._analysis import FieldText
 from monitor.match._ast import CaseTerm, Key, Near
@@ -11,6 +12,10 @@ from monitor.match._parser import MIN_STEM
 from monitor.match._types import Document, normalize_host, normalize_language
 
 __all__ = ["DocView", "Lookup", "TokenKeys", "filter_keys"]
+
+_first = itemgetter(0)
+_second = itemgetter(1)
+
 
 def filter_keys(doc: Document) -> Iterable[str]:
     """The ``source:`` and ``lang:`` keys an article satisfies (every parent domain, every subtag prefix)."""
@@ -26,22 +31,27 @@ def filter_keys(doc: Document) -> Iterable[str]:
             yield "lang:" + "-".join(tags[:i])
 
 
-class TokenKeys(dict[str, tuple[str, ...]]):
-    """Token → the keys it gives: itself if a watchlist uses the word, and ``stem*`` for every watched
-    stem it starts with. Filled on first sight of a token: news text reuses its vocabulary, so after a
-    few hundred articles almost every token is a C-level dict hit, where the article's words used to
-    go through a set intersection and an automaton scan each time."""
+class TokenKeys(dict[str, tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()]]):
+    """Token → the keys it gives (its word if a watchlist uses it, and ``stem*`` for every watched stem
+    it starts with) and their numbers in the postings (``PostingIndex.key_id``), or ``()`` when it gives
+    none. Filled on first sight of a token: news text reuses its vocabulary, so after a few hundred
+    articles almost every token is a C-level dict hit, where the article's words used to go through a
+    set intersection and an automaton scan each time. Carrying the key numbers saves looking every key
+    up again in the postings (a dict of every indexed key: a cache miss or two per key)."""
 
     _LIMIT = 1_000_000  # tokens remembered; past that the cache starts again (numbers, typos, names)
 
-    def __init__(self, words: frozenset[str], stems: frozenset[str]) -> None:
+    def __init__(
+        self, words: frozenset[str], stems: frozenset[str], key_id: Callable[[Key], int] = lambda key: 0
+    ) -> None:
         super().__init__()
         self.words = words
         self.stems = stems
         self.longest = max(map(len, stems), default=0)
+        self.key_id = key_id
 
-    def __missing__(self, token: str) -> tuple[str, ...]:
-        keys = [token] if token in self.words else []
+    def __missing__(self, token: str) -> tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()]:
+        keys: list[Key] = [token] if token in self.words else []
         if self.stems:
             stems = self.stems
             for end in range(MIN_STEM, min(len(token), self.longest) + 1):
@@ -49,7 +59,10 @@ class TokenKeys(dict[str, tuple[str, ...]]):
                     keys.append(token[:end] + "*")
         if len(self) >= self._LIMIT:
             self.clear()
-        found = self[token] = tuple(keys)
+        found: tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()] = ()
+        if keys:
+            found = (tuple(keys), tuple(i for i in map(self.key_id, keys) if i))
+        self[token] = found
         return found
 
 
@@ -57,17 +70,22 @@ class Lookup:
     """What the engine looks for in every article: the keys its watchlists can test in ``DocView.any``.
 
     Words and ``stem*`` prefixes come from ``tokens`` (see ``TokenKeys``), pairs of adjacent words (the
-    keys of phrases) from a C-level intersection of ``pairs`` with the article's word pairs.
+    keys of phrases) from a C-level intersection of ``pairs`` with the article's word pairs. ``key_id``
+    numbers keys in the postings.
     """
 
-    __slots__ = ("pairs", "tokens")
+    __slots__ = ("key_id", "pairs", "tokens")
 
     def __init__(
-        self, words: frozenset[str] = frozenset(), stems: frozenset[str] = frozenset(),
+        self,
+        words: frozenset[str] = frozenset(),
+        stems: frozenset[str] = frozenset(),
         pairs: frozenset[tuple[str, str]] = frozenset(),
+        key_id: Callable[[Key], int] = lambda key: 0,
     ) -> None:
-        self.tokens = TokenKeys(words, stems)
+        self.tokens = TokenKeys(words, stems, key_id)
         self.pairs = pairs
+        self.key_id = key_id
 
 
 class DocView:
@@ -79,7 +97,19 @@ class DocView:
     """
 
     __slots__ = (
-        "_body_keys", "any", "body", "doc", "located", "parts", "refs", "title", "title_keys", "witnesses"
+        "_body_keys",
+        "any",
+        "body",
+        "doc",
+        "key_ids",
+        "located",
+        "parts",
+        "pieces",
+        "refs",
+        "title",
+        "title_keys",
+        "title_part",
+        "witnesses",
     )
 
     def __init__(self, doc: Document, title: FieldText, body: FieldText, lookup: Lookup) -> None:
@@ -89,12 +119,18 @@ class DocView:
         self.title_keys = set(title.tokens)
         distinct = set(self.title_keys)
         distinct.update(body.tokens)
-        found: set[Key] = set(chain.from_iterable(map(lookup.tokens.__getitem__, distinct)))
+        given = list(filter(None, map(lookup.tokens.__getitem__, distinct)))  # tokens giving keys
+        found: set[Key] = set(chain.from_iterable(map(_first, given)))
+        ids = list(chain.from_iterable(map(_second, given)))
+        others: set[Key] = set(filter_keys(doc))
         if lookup.pairs:
-            found.update(lookup.pairs.intersection(pairwise(title.tokens)))
-            found.update(lookup.pairs.intersection(pairwise(body.tokens)))
-        found.update(filter_keys(doc))
+            others.update(lookup.pairs.intersection(pairwise(title.tokens)))
+            others.update(lookup.pairs.intersection(pairwise(body.tokens)))
+        if others:
+            found |= others
+            ids += map(lookup.key_id, others)
         self.any = found
+        self.key_ids = ids  # numbers of the keys in the postings (0 or repeated at times: harmless)
         self._body_keys: set[str] | None = None
         self.witnesses: dict[object, list[tuple[str, int, int]]] = {}  # first occurrences, per literal
         # per-article caches of the hit path (``_witness.ref_ranges``, ``_snippet``): witness ranges per
@@ -103,6 +139,8 @@ class DocView:
         self.located: dict[tuple[str, int, int], tuple[tuple[str, int, int, bool, bool], int, int]] = {}
         # keyed by one sentence, or a frozenset of several
         self.parts: dict[object, tuple[str, dict[tuple[str, int, int, bool, bool], int | None]]] = {}
+        self.pieces: dict[tuple[str, int, int, bool, bool], tuple[str, int]] = {}  # a sentence's text, shift
+        self.title_part: tuple[str, int, int, bool, bool] | None = None  # the title as a snippet's sentence
 
     @property
     def body_keys(self) -> set[str]:

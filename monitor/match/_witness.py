@@ -35,6 +35,7 @@ __all__ = [
     "witness",
 ]
 
+
 class Ref:
     """One literal (or NEAR) whose witness ranges are looked up once per article and cached."""
 

@@ -28,6 +28,7 @@ R = TypeVar("R")
 
 FETCHABLE_SCHEMES = frozenset({"http", "https", "file"})
 _WS = re.compile(r"\s+")
+_HIDDEN = ("script", "style", "noscript", "template")
 _LOOKS_LIKE_MARKUP = re.compile(r"<[A-Za-z/!][^>]*>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 
 
@@ -181,13 +182,16 @@ def plain_text(text: str | None, *, markup: bool = False) -> str | None:
     """Plain text from a title-like string: tags stripped and entities decoded, whitespace collapsed.
 
     ``markup`` says the source declared HTML; otherwise the string is only treated as markup when it
-    looks like it (an RSS title with escaped tags is common), so that "a < b" survives intact.
+    looks like it (an RSS title with escaped tags is common), so that "a < b" survives intact. Script
+    and style elements go with their text: feedparser no longer sanitises (see ``_feed``).
     """
     if not text:
         return None
     if markup or _LOOKS_LIKE_MARKUP.search(text):
         try:
             fragment = lxml.html.fragment_fromstring(text, create_parent="div")
+            for hidden in list(fragment.iter(_HIDDEN)):  # their text is code, not words of the title
+                hidden.drop_tree()
             text = str(fragment.text_content())
         except (lxml.etree.ParserError, ValueError):
             text = html.unescape(re.sub(r"<[^>]*>", " ", text))

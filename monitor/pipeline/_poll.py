@@ -21,9 +21,9 @@ from monitor.pipeline._articles import ArticleMaker
 from monitor.pipeline._cpu import CpuRunner
 from monitor.pipeline._entries import Entries, read_entries
 from monitor.pipeline._observe import NullObserver, PollObserver
+from monitor.pipeline._recorder import SourceRecorder
 from monitor.schedule import PollObservation, ScheduleState, next_after_failure, next_after_success
 from monitor.store import NewArticle, PollRecord, SourceRow, SourceUpdate, Store
-from monitor.store._stories import StoryAssigner
 
 log = get_logger("monitor.pipeline")
 
@@ -73,7 +73,7 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         observer: PollObserver | None = None,
-        stories: StoryAssigner | None = None,
+        defer_stories: bool = False,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
@@ -83,7 +83,9 @@ class Pipeline:
         self.clock = clock
         self.rng = rng or random.Random()
         self.observer: PollObserver = observer or NullObserver()
-        self.stories = stories  # story assignment inside the ingest transaction (None: off)
+        # Stories on: new articles wait for the story stage, which writes their alerts (store/_story_stage).
+        self.defer_stories = defer_stories
+        self.recorder = SourceRecorder(store)  # group commit of polls without articles
 
     def policy_for(self, src: SourceRow) -> FetchPolicy:
         allow_private = (
@@ -154,7 +156,7 @@ class Pipeline:
             error=error,
             deactivate_reason=f"gone: {error}" if gone else None,
         )
-        await asyncio.to_thread(self.store.apply_poll, PollRecord(src.id, update), now=now)
+        await self.recorder.record(PollRecord(src.id, update), now=now)
         log.warning(
             "source.failed",
             source=src.name,
@@ -180,7 +182,7 @@ class Pipeline:
             body_hash=result.body_hash or src.body_hash,
             new_url=result.permanent_redirect_to,
         )
-        await asyncio.to_thread(self.store.apply_poll, PollRecord(src.id, update), now=now)
+        await self.recorder.record(PollRecord(src.id, update), now=now)
         return PollSummary(src.name, ok=True, not_modified=True)
 
     async def _ingest(
@@ -244,7 +246,9 @@ class Pipeline:
             problem=read.problem,
         )
         record = PollRecord(src.id, update, tuple(articles), alert=mode == "alert")
-        report = await asyncio.to_thread(self.store.apply_poll, record, now=now, stories=self.stories)
+        report = await asyncio.to_thread(
+            self.store.apply_poll, record, now=now, defer_stories=self.defer_stories
+        )
         self.observer.ingested(
             source=src.name, articles=report.articles_added, hits_by_watchlist=report.hits_by_watchlist
         )

@@ -1,10 +1,10 @@
 """The story assigner: one ``StoryIndex`` per process, kept in step with the database.
 
-``Store.apply_poll`` calls it inside the ingest transaction (``store/_stories.py`` has the protocol and
-the locking): ``begin`` takes this process's lock, ``restore`` replays what other processes committed
-since the high-water mark, ``assign`` decides and indexes each new article, and ``committed`` or
-``rolled_back`` ends the transaction. A rollback forgets the articles the transaction added, so the
-index never holds an article the database does not.
+``Store.assign_stories`` (the story stage) calls it inside its transaction (``store/_stories.py`` has the
+protocol and the locking): ``begin`` takes this process's lock, ``restore`` replays what other processes
+decided since the high-water mark (a decision number, ``articles.story_seq``), ``assign`` decides and
+indexes each pending article, and ``committed`` or ``rolled_back`` ends the transaction. A rollback
+forgets the articles the transaction added, so the index never holds an article the database does not.
 
 State across restarts: ``save`` writes the index with the high-water mark (numpy ``.npz``, no pickle,
 written to a temporary file and renamed), ``load`` reads it back; whatever was committed after the
@@ -74,18 +74,18 @@ class StoryService:
                     self.index.restore(record, story_id=m.story_id, copy_of=m.copy_of)
                 if self._mine():
                     self._added.append(m.article_id)
-            self._tx_high = max(self._tx_high, m.article_id)
+            self._tx_high = max(self._tx_high, m.seq)
             if not self._mine():
-                self.high_water = max(self.high_water, m.article_id)
+                self.high_water = max(self.high_water, m.seq)
 
     def assign(self, item: StoryInput) -> StoryDecision:
         a = self.index.add(ArticleRecord(item.article_id, item.title, item.body, item.when, item.source))
         self._added.append(item.article_id)
-        self._tx_high = max(self._tx_high, item.article_id)
+        self._tx_high = max(self._tx_high, item.seq)
         return StoryDecision(a.story_id, a.copy_of)
 
     def _mine(self) -> bool:
-        """Whether this thread has a transaction open (a poll without new articles never began one)."""
+        """Whether this thread has a transaction open (a stage run without pending articles began none)."""
         return self._open and self._owner == threading.get_ident()
 
     def committed(self) -> None:
@@ -129,11 +129,11 @@ class StoryService:
         total = 0
         while True:
             with self._lock:
-                rows = store.story_members_after(after_id=self.high_water, since=since, limit=batch)
+                rows = store.story_members_after(after_seq=self.high_water, since=since, limit=batch)
                 if not rows:
                     return total
                 self.restore(rows)
-                self.high_water = max(self.high_water, rows[-1].article_id)
+                self.high_water = max(self.high_water, rows[-1].seq)
             total += len(rows)
 
     def snapshot(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from monitor.runtime._http import HealthServer
 from monitor.runtime._jobs import SOURCE_LEASE_S, PollTicket, Work
 from monitor.runtime._jobs_queue import JobQueue, Role
 from monitor.runtime._metrics import Metrics
-from monitor.runtime._stories import StoryLifecycle
+from monitor.runtime._stories import StageTotals, StoryLifecycle
 from monitor.settings import Settings
 from monitor.store import SourceRow, Store
 
@@ -50,6 +50,7 @@ class RunReport:
     new_articles: int = 0
     hits: int = 0
     alerts_enqueued: int = 0
+    stories: StageTotals = field(default_factory=StageTotals)
     dispatch: DispatchReport = field(default_factory=DispatchReport)
 
     def add(self, summary: PollSummary) -> None:
@@ -95,7 +96,7 @@ class Daemon:
             options=_build.pipeline_options(settings),
             clock=clock,
             observer=self.metrics,
-            stories=self.stories.service,
+            defer_stories=self.stories.service is not None,
         )
         self.dispatcher = Dispatcher.from_settings(
             settings, store=self.store, notifiers=self.notifiers, clock=clock
@@ -108,9 +109,16 @@ class Daemon:
         self._reload = reload
         self._watchlists_version: tuple[int, str | None] | None = None
         self._stop = asyncio.Event()
-        self.work = Work(store=self.store, pipeline=self.pipeline, dispatcher=self.dispatcher, clock=clock)
+        self.work = Work(
+            store=self.store,
+            pipeline=self.pipeline,
+            dispatcher=self.dispatcher,
+            stories=self.stories,
+            clock=clock,
+        )
         self._queue: asyncio.Queue[PollTicket] = asyncio.Queue()
         self._in_flight: set[int] = set()
+        self._stories_due = asyncio.Event()  # set by a poll that stored articles: run the story stage
         self.last_tick: datetime | None = None
 
     # lifecycle ----------------------------------------------------------------------------------------
@@ -171,6 +179,8 @@ class Daemon:
 
             for summary in await asyncio.gather(*(poll(s) for s in due)):
                 report.add(summary)
+        report.stories = await self.stories.assign_pending()
+        report.alerts_enqueued += report.stories.alerts
         await self.housekeeper.check_health()
         report.dispatch = await self.dispatcher.drain()
         await asyncio.to_thread(self.stories.save)
@@ -214,12 +224,28 @@ class Daemon:
                 continue
             self._in_flight.add(ticket.source_id)
             try:
-                await self.work.poll(ticket)
+                summary = await self.work.poll(ticket)
+                if summary is not None and summary.new_articles:
+                    self._stories_due.set()
             except Exception:  # the daemon keeps running whatever one source does
                 log.exception("source.poll_crashed", source_id=ticket.source_id)
             finally:
                 self._in_flight.discard(ticket.source_id)
                 self._queue.task_done()
+
+    async def _story_stage(self) -> None:
+        """Embedded mode: run the story stage when polls stored articles (and every few seconds, for
+        articles a previous run left pending)."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stories_due.wait(), timeout=5.0)
+            self._stories_due.clear()
+            if self._stop.is_set():
+                break
+            try:
+                await self.stories.assign_pending(budget_s=10.0)
+            except Exception:  # the database is away: the next round tries again
+                log.exception("stories.stage_failed")
 
     async def _dispatch(self) -> None:
         if not self._stop.is_set():
@@ -353,6 +379,7 @@ class Daemon:
                 id=job_id,
             )
         workers = [asyncio.create_task(self._worker(i)) for i in range(self.settings.workers if polls else 0)]
+        stage = asyncio.create_task(self._story_stage()) if polls else None
         scheduler.start()
         log.info(
             "daemon.started", mode="embedded", role=role, workers=len(workers), tick_s=self.settings.tick
@@ -365,6 +392,10 @@ class Daemon:
                 _done, pending = await asyncio.wait(workers, timeout=self.grace_s)
                 for task in pending:
                     task.cancel()
+            if stage is not None:
+                self._stories_due.set()  # wake it: it sees the stop and ends after its batch
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stage, timeout=self.grace_s)
             if delivers:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.dispatcher.drain(max_rounds=5), timeout=1.5)

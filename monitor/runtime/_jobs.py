@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.log import get_logger
 from monitor.pipeline import Pipeline, PollSummary
 from monitor.runtime._dispatcher import Dispatcher, DispatchReport
+from monitor.runtime._stories import StageTotals, StoryLifecycle
 from monitor.store import Store
 
 log = get_logger("monitor.jobs")
@@ -59,12 +60,14 @@ class Work:
         store: Store,
         pipeline: Pipeline,
         dispatcher: Dispatcher,
+        stories: StoryLifecycle,
         clock: Callable[[], datetime],
         lease_s: float = SOURCE_LEASE_S,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
         self.dispatcher = dispatcher
+        self.stories = stories
         self.clock = clock
         self.lease_s = lease_s
 
@@ -91,6 +94,12 @@ class Work:
             log.debug("poll.skipped", source_id=ticket.source_id, reason="polled or leased elsewhere")
             return None
         return await self.pipeline.poll(src)
+
+    # stories -------------------------------------------------------------------------------------------
+    async def assign_stories(self, *, budget_s: float) -> StageTotals:
+        """The story stage: decide pending articles' stories and write their alerts (one runner at a
+        time across the cluster: the caller's job lock, and the stage's own database lock)."""
+        return await self.stories.assign_pending(budget_s=budget_s)
 
     # delivery ------------------------------------------------------------------------------------------
     async def plan_deliveries(self) -> list[str]:

@@ -12,16 +12,20 @@ per task and timestamp), so adding replicas adds hands, not ticks.
   ``deliver``; lock ``channel:<name>``, so one channel is never served by two replicas at once;
   queueing lock ``deliver:<name>``) per channel with due work. A delivery job sends the channel's due
   digests, then its immediate alerts, for at most ``round_budget_s``.
+- ``monitor.stories`` (queue ``schedule``; periodic every ``jobs.stories_every``; lock and queueing lock
+  ``monitor.stories``): the story stage, which decides the stories of the articles polls stored and
+  writes their alerts, for at most ``_STORY_BUDGET_S`` per run (one runner at a time, so polls never wait
+  for stories and the stage's decisions are taken in one order).
 - ``monitor.recover`` (queue ``maintenance``; periodic every ``jobs.recover_every``): stalled-job
   recovery, below.
 - ``monitor.housekeeping.<id>`` (queue ``maintenance``; periodic; queueing lock of its name): source
   health and pruning (``_housekeeping``).
 
-Priorities: control jobs (tick, dispatch, recover) 10, deliveries 5, polls 0. Roles: ``poller`` works
-``schedule``, ``poll`` and ``maintenance``; ``notifier`` works ``deliver`` and ``maintenance``; ``all``
-works everything. Stalled jobs (their worker stopped sending heartbeats for ``jobs.stalled_after``: it
-was killed or lost its database) are put back to ``todo`` by ``monitor.recover`` and run on a live
-replica; a poll's own lease (see ``_jobs``) makes that retry safe.
+Priorities: control jobs (tick, dispatch, recover) 10, the story stage 7, deliveries 5, polls 0.
+Roles: ``poller`` works ``schedule``, ``poll`` and ``maintenance``; ``notifier`` works ``deliver`` and
+``maintenance``; ``all`` works everything. Stalled jobs (their worker stopped sending heartbeats for
+``jobs.stalled_after``: it was killed or lost its database) are put back to ``todo`` by
+``monitor.recover`` and run on a live replica; a poll's own lease (see ``_jobs``) makes that retry safe.
 """
 
 from __future__ import annotations
@@ -57,7 +61,9 @@ _BATCH = 200  # polls deferred per statement
 # Priorities (higher first): control jobs, then deliveries (the product's output must not wait behind a
 # backlog of polls when the pollers are saturated), then polls (0).
 _CONTROL = 10
+_STORIES = 7
 _DELIVER = 5
+_STORY_BUDGET_S = 20.0
 Housekeeping = Sequence[tuple[str, Callable[[], Awaitable[None]], float, float]]
 
 
@@ -157,11 +163,19 @@ class JobQueue:
             lock="monitor.dispatch",
             queueing_lock="monitor.dispatch",
         )(self._dispatch)
+        stories = app.task(
+            name="monitor.stories",
+            queue="schedule",
+            priority=_STORIES,
+            lock="monitor.stories",
+            queueing_lock="monitor.stories",
+        )(self._stories)
         recover = app.task(
             name="monitor.recover", queue="maintenance", priority=_CONTROL, queueing_lock="monitor.recover"
         )(self._recover)
         if polls:
             app.periodic(cron=cron_every(self.settings.tick)[0])(tick)
+            app.periodic(cron=cron_every(jobs.stories_every)[0])(stories)
         if delivers:
             app.periodic(cron=cron_every(jobs.dispatch_every)[0])(dispatch)
         app.periodic(cron=cron_every(jobs.recover_every)[0])(recover)
@@ -208,6 +222,9 @@ class JobQueue:
 
     async def _poll(self, source_id: int, lease: str) -> None:
         await self.work.poll(PollTicket.from_args(source_id=source_id, lease=lease))
+
+    async def _stories(self, timestamp: int) -> None:
+        await self.work.assign_stories(budget_s=_STORY_BUDGET_S)
 
     async def _dispatch(self, timestamp: int) -> None:
         for channel in await self.work.plan_deliveries():

@@ -1,4 +1,4 @@
-"""The story index's life in a daemon process: load on start, warm up, prune and save now and then.
+"""The story index's life in a daemon process: load on start, warm up, run the story stage, prune and save.
 
 Every polling process owns one index (``pipeline.StoryService``). On start it loads the state file
 (``stories.state_file``, default ``stories-index.npz`` beside a SQLite database, else ``./data/``) and
@@ -7,6 +7,11 @@ window; without a file that read is the whole window. While running, ``maybe_mai
 the daemon's beat) prunes the window every ``prune_every`` and saves the state every ``save_every``;
 the state is saved once more on shutdown. A state file shared by several replicas is harmless: each
 saves a state that matches what the database had committed, and the catch-up covers the rest.
+
+``assign_pending`` runs the story stage (``Store.assign_stories``) until no article is pending: batches
+in a thread, one runner per process (across processes the stage's database lock serialises them). A
+batch that fails is retried one article at a time, and an article whose story cannot be decided is
+alerted without one, so one bad article never holds the others' alerts back.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +31,7 @@ from monitor.settings import Settings
 from monitor.store import Store
 from monitor.stories import StoryConfig
 
-__all__ = ["StoryLifecycle", "state_path"]
+__all__ = ["StageTotals", "StoryLifecycle", "state_path"]
 
 log = get_logger("monitor.stories")
 
@@ -48,6 +54,15 @@ def state_path(settings: Settings) -> Path:
     bare = re.sub(r"//([^:/@]*):[^@/]*@", r"//\1@", url)
     key = hashlib.sha256(bare.encode()).hexdigest()[:12]
     return Path("data") / f"stories-index-{key}.npz"
+
+
+@dataclass(frozen=True, slots=True)
+class StageTotals:
+    """What one ``assign_pending`` call did."""
+
+    articles: int = 0
+    alerts: int = 0
+    seconds: float = 0.0
 
 
 class StoryLifecycle:
@@ -74,6 +89,7 @@ class StoryLifecycle:
         self._started = False
         self._last_prune = self._last_save = time.monotonic()
         self._busy = False
+        self._stage = asyncio.Lock()
 
     @classmethod
     def from_settings(
@@ -97,7 +113,7 @@ class StoryLifecycle:
             return
         if not self._started:
             loaded = StoryService.load(self.path, config=self.config)
-            newest = self.store.max_article_id() if loaded is not None else 0
+            newest = self.store.max_story_seq() if loaded is not None else 0
             if loaded is not None and loaded.high_water > newest:
                 # Saved against another (or a reset) database: its ids mean nothing here.
                 log.warning(
@@ -118,6 +134,50 @@ class StoryLifecycle:
                 articles=len(service.index),
                 seconds=round(time.perf_counter() - t0, 2),
             )
+
+    async def assign_pending(self, *, limit: int = 200, budget_s: float | None = None) -> StageTotals:
+        """Run the story stage until nothing is pending (or ``budget_s`` is spent); see the module doc."""
+        async with self._stage:
+            if self.service is not None and not self._started:
+                await asyncio.to_thread(self.start)
+            t0 = time.monotonic()
+            articles = alerts = 0
+            while True:
+                try:
+                    done, sent = await self._batch(limit)
+                except Exception:
+                    log.exception("stories.batch_failed", limit=limit)
+                    done, sent = await self._one_by_one(limit)
+                articles += done
+                alerts += sent
+                if done < limit or (budget_s is not None and time.monotonic() - t0 >= budget_s):
+                    break
+            totals = StageTotals(articles, alerts, time.monotonic() - t0)
+        if articles:
+            log.info("stories.assigned", articles=articles, alerts=alerts, seconds=round(totals.seconds, 2))
+        return totals
+
+    async def _batch(self, limit: int) -> tuple[int, int]:
+        report = await asyncio.to_thread(
+            self.store.assign_stories, self.service, now=self.clock(), limit=limit
+        )
+        return report.articles, report.alerts
+
+    async def _one_by_one(self, limit: int) -> tuple[int, int]:
+        articles = alerts = 0
+        for _ in range(limit):
+            try:
+                done, sent = await self._batch(1)
+            except Exception:
+                # This article's story cannot be decided: alert it on its own rather than never.
+                log.exception("stories.article_failed")
+                report = await asyncio.to_thread(self.store.assign_stories, None, now=self.clock(), limit=1)
+                done, sent = report.articles, report.alerts
+            if not done:
+                break
+            articles += done
+            alerts += sent
+        return articles, alerts
 
     def save(self) -> None:
         if self.service is None or not self._started:

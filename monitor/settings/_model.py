@@ -117,14 +117,15 @@ class FetchConfig(_Strict):
 
 class JobsConfig(_Strict):
     """The job-queue mode (a PostgreSQL ``database_url``): procrastinate worker heartbeats, after how
-    long without one a worker's running jobs are retried elsewhere, how often that recovery and the
-    delivery planner run. ``stalled_after`` must exceed several heartbeats, or a busy but live worker
-    would lose its jobs to another."""
+    long without one a worker's running jobs are retried elsewhere, how often that recovery, the
+    delivery planner and the story stage run. ``stalled_after`` must exceed several heartbeats, or a
+    busy but live worker would lose its jobs to another."""
 
     heartbeat: Duration = 10.0
     stalled_after: Duration = 60.0
     recover_every: Duration = 15.0
     dispatch_every: Duration = 2.0
+    stories_every: Duration = 2.0
 
     @model_validator(mode="after")
     def _check(self) -> JobsConfig:

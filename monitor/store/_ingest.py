@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.store._ingest_rows import NewRows
-from monitor.store._stories import StoryAssigner, StoryStep, alert_fields
-from monitor.store._types import ApplyReport, NewArticle, PollRecord
-from monitor.store.models import Alert, Article, Hit, Source, Watchlist
+from monitor.store._story_stage import alert_payload, enqueue_alerts
+from monitor.store._types import ApplyReport, PollRecord
+from monitor.store.models import Article, Hit, Source, Watchlist
 
 _CHUNK = 500
 
@@ -49,38 +49,27 @@ def known(session: Session, *, urls: Sequence[str], guids: Sequence[str], hashes
     return Known(frozenset(found_urls), frozenset(found_guids), frozenset(found_hashes))
 
 
-def _payload(
-    art: NewArticle, source_name: str, wl: Watchlist, snippet: str, spans: list[list[int]]
-) -> dict[str, object]:
-    return {
-        "title": art.title,
-        "url": art.url,
-        "source": source_name,
-        "published": art.published.isoformat(),
-        "watchlist": wl.name,
-        "snippet": snippet,
-        "spans": spans,
-    }
-
-
 def apply_poll(
-    session: Session, record: PollRecord, now: datetime, stories: StoryAssigner | None = None
+    session: Session, record: PollRecord, now: datetime, *, defer_stories: bool = False
 ) -> ApplyReport:
-    # Stories: the lock (PostgreSQL) is the transaction's first statement; see store/_stories.py.
-    step = StoryStep(session, stories, now) if stories is not None and record.articles else None
+    """Store one poll's articles, hits and source state.
+
+    With ``defer_stories`` (stories on) the articles are left ``story_pending`` and no outbox row is
+    written: the story stage decides their stories and writes the alerts of the hits marked ``alerted``
+    (see ``_story_stage``). Otherwise each alerting hit's outbox rows are written here, keyed per article.
+    """
     src = session.get(Source, record.source_id)
     if src is None:  # removed while the poll was in flight: nothing to attach the result to
         return ApplyReport()
     watchlists = {w.id: w for w in session.scalars(select(Watchlist))} if record.articles else {}
-    added = dups = hits_added = alerts = 0
+    added = hits_added = alerts = 0
     per_watchlist: dict[int, int] = {}
     article_ids: list[int] = []
-    # One query for the duplicates; the first new article alone, the rest in one INSERT (_ingest_rows).
-    inserted = NewRows(session, src.id, record.articles, now)
+    # One query for the duplicates, one INSERT for the new articles (_ingest_rows).
+    inserted = NewRows(session, src.id, record.articles, now, story_pending=defer_stories)
     for art, row in inserted:
         added += 1
         article_ids.append(row.id)
-        story_id = step.assign(row, src.name) if step is not None else None
         for hit in art.hits:
             wl = watchlists.get(hit.watchlist_id)
             if wl is None:
@@ -95,41 +84,32 @@ def apply_poll(
                 spans=spans,
                 alerted=record.alert and wl.enabled,
                 matched_at=now,
-                story_id=story_id,
             )
             session.add(hit_row)
-            session.flush()
             hits_added += 1
             per_watchlist[wl.id] = per_watchlist.get(wl.id, 0) + 1
-            if not (record.alert and wl.enabled):
+            if defer_stories or not (record.alert and wl.enabled):
                 continue
-            for channel in wl.channels or ():
-                cols, extra = alert_fields(
-                    step, story_id=story_id, article_id=row.id, watchlist_id=wl.id, channel=channel
-                )
-                session.add(
-                    Alert(
-                        **cols,
-                        hit_id=hit_row.id,
-                        article_id=row.id,
-                        watchlist_id=wl.id,
-                        channel=channel,
-                        mode=wl.mode,
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                        payload={**_payload(art, src.name, wl, hit.snippet, spans), **extra},
-                    )
-                )
-                alerts += 1
-    _update_source(src, record, now)
+            session.flush()
+            payload = alert_payload(
+                title=art.title,
+                url=art.url,
+                published=art.published.isoformat(),
+                source=src.name,
+                watchlist=wl.name,
+                snippet=hit.snippet,
+                spans=spans,
+            )
+            alerts += enqueue_alerts(
+                session, None, hit=hit_row, watchlist=wl, story_id=None, payload=payload, now=now
+            )
+    update_source(src, record, now)
     session.flush()
-    dups = inserted.duplicates
-    return ApplyReport(added, dups, hits_added, alerts, tuple(article_ids), per_watchlist)
+    return ApplyReport(added, inserted.duplicates, hits_added, alerts, tuple(article_ids), per_watchlist)
 
 
-def _update_source(src: Source, record: PollRecord, now: datetime) -> None:
+def update_source(src: Source, record: PollRecord, now: datetime) -> None:
+    """The source's new state after a poll (fetch state, schedule, errors, health inputs)."""
     up = record.update
     src.lease_until = None
     src.last_checked_at = now

@@ -8,8 +8,7 @@ SQLAlchemy sends as one ``INSERT ... RETURNING`` (insertmanyvalues) on SQLite an
 
 The unique URL constraint stays the last line of defence: when a concurrent writer stored one of the
 articles between our query and our insert, the batch's savepoint is rolled back and the articles go in
-one at a time, each in its own savepoint, so only the duplicate is dropped. (The first new article of a
-poll is inserted alone, before the batch: see ``NewRows``.)
+one at a time, each in its own savepoint, so only the duplicate is dropped.
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ def _keys(art: NewArticle) -> tuple[str, ...]:
     return (art.url, art.content_hash, art.guid) if art.guid else (art.url, art.content_hash)
 
 
-def _row(source_id: int, art: NewArticle, now: datetime) -> Article:
+def _row(source_id: int, art: NewArticle, now: datetime, *, story_pending: bool) -> Article:
     return Article(
         source_id=source_id,
         url=art.url,
@@ -63,24 +62,30 @@ def _row(source_id: int, art: NewArticle, now: datetime) -> Article:
         language=art.language,
         extractor=art.extractor,
         first_seen_at=now,
+        story_pending=story_pending,
     )
 
 
 class NewRows:
-    """The new articles of one poll, inserted as they are iterated: (article, flushed row) pairs in input
+    """The new articles of one poll, inserted when first iterated: (article, flushed row) pairs in input
     order; ``duplicates`` counts those dropped (already stored, repeated within the poll, or stored by a
-    concurrent writer meanwhile) and is final once the iteration ends.
-
-    The first new article is inserted and handed out alone, the rest in one batch when the caller comes
-    back for the second. Whatever the caller does with the first row runs while it is the only new row
-    of the transaction: the story step's catch-up reads the rows above its high-water mark at its first
-    decision and must find no undecided article of this poll there.
+    concurrent writer meanwhile) and is final once the iteration ends. ``story_pending`` marks the rows
+    for the story stage.
     """
 
-    def __init__(self, session: Session, source_id: int, arts: Sequence[NewArticle], now: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        source_id: int,
+        arts: Sequence[NewArticle],
+        now: datetime,
+        *,
+        story_pending: bool = False,
+    ) -> None:
         self.session = session
         self.source_id = source_id
         self.now = now
+        self.story_pending = story_pending
         taken = stored_keys(session, arts) if arts else set()
         self.fresh: list[NewArticle] = []
         for art in arts:
@@ -92,13 +97,12 @@ class NewRows:
         self.duplicates = len(arts) - len(self.fresh)
 
     def __iter__(self) -> Iterator[tuple[NewArticle, Article]]:
-        yield from self._insert(self.fresh[:1])
-        yield from self._insert(self.fresh[1:])
+        yield from self._insert(self.fresh)
 
     def _insert(self, arts: Sequence[NewArticle]) -> list[tuple[NewArticle, Article]]:
         if not arts:
             return []
-        rows = [_row(self.source_id, art, self.now) for art in arts]
+        rows = [_row(self.source_id, art, self.now, story_pending=self.story_pending) for art in arts]
         try:
             with self.session.begin_nested():
                 self.session.add_all(rows)
@@ -113,7 +117,7 @@ class NewRows:
                 continue
             try:
                 with self.session.begin_nested():
-                    row = _row(self.source_id, art, self.now)
+                    row = _row(self.source_id, art, self.now, story_pending=self.story_pending)
                     self.session.add(row)
                     self.session.flush()
             except IntegrityError:

@@ -27,6 +27,7 @@ from monitor.store import (
     _stats,
     _stories,
     _story_queries,
+    _story_stage,
 )
 from monitor.store._engine import make_engine
 from monitor.store._types import (
@@ -176,13 +177,35 @@ class Store:
     ) -> _ingest.Known:
         return self._tx(lambda s: _ingest.known(s, urls=urls, guids=guids, hashes=hashes))
 
-    def apply_poll(
-        self, record: PollRecord, *, now: datetime, stories: _stories.StoryAssigner | None = None
-    ) -> ApplyReport:
-        """One poll's intent in one transaction; ``stories`` decides story membership inside it and is
-        told whether the transaction committed (see store/_stories.py)."""
+    def apply_poll(self, record: PollRecord, *, now: datetime, defer_stories: bool = False) -> ApplyReport:
+        """One poll's intent in one transaction; with ``defer_stories`` its articles wait for the story
+        stage (``assign_stories``), which writes their alerts (see store/_story_stage.py)."""
+        return self._tx(lambda s: _ingest.apply_poll(s, record, now, defer_stories=defer_stories))
+
+    def apply_source_updates(self, records: Sequence[tuple[PollRecord, datetime]]) -> None:
+        """Several polls that brought no articles (unchanged, failed), each with its own time, in one
+        transaction (see ``pipeline/_recorder.py``)."""
+        if any(record.articles for record, _now in records):
+            raise ValueError("apply_source_updates takes polls without articles; use apply_poll")
+
+        def run(s: Session) -> None:
+            ids = sorted({record.source_id for record, _now in records})
+            sources = {src.id: src for src in s.scalars(select(Source).where(Source.id.in_(ids)))}
+            for record, now in records:
+                src = sources.get(record.source_id)
+                if src is not None:  # removed while the poll was in flight
+                    _ingest.update_source(src, record, now)
+
+        self._tx(run)
+
+    # stories ------------------------------------------------------------------------------------------
+    def assign_stories(
+        self, stories: _stories.StoryAssigner | None, *, now: datetime, limit: int = 500
+    ) -> _story_stage.StageReport:
+        """Decide up to ``limit`` pending articles' stories and write their alerts, in one transaction;
+        ``stories`` is told whether it committed. None writes the alerts without stories."""
         try:
-            report = self._tx(lambda s: _ingest.apply_poll(s, record, now, stories))
+            report = self._tx(lambda s: _story_stage.assign_pending(s, stories, now, limit=limit))
         except BaseException:
             if stories is not None:
                 stories.rolled_back()
@@ -191,16 +214,22 @@ class Store:
             stories.committed()
         return report
 
-    # stories ------------------------------------------------------------------------------------------
-    def story_members_after(
-        self, *, after_id: int, since: datetime, limit: int = 2000
-    ) -> list[_stories.StoredMember]:
-        """Stored articles with their story decisions (index warm-up), in commit order."""
-        return self._tx(lambda s: _stories.members_after(s, after_id=after_id, since=since, limit=limit))
+    def pending_stories(self) -> int:
+        """Articles waiting for the story stage."""
+        return self._tx(
+            lambda s: int(s.scalar(select(func.count()).where(Article.story_pending.is_(True))) or 0)
+        )
 
-    def max_article_id(self) -> int:
-        """The newest article id (0 for none): a saved story index ahead of it belongs to another database."""
-        return self._tx(lambda s: int(s.scalar(select(func.max(Article.id))) or 0))
+    def story_members_after(
+        self, *, after_seq: int, since: datetime, limit: int = 2000
+    ) -> list[_stories.StoredMember]:
+        """Decided articles with their stories (index warm-up and catch-up), in decision order."""
+        return self._tx(lambda s: _stories.members_after(s, after_seq=after_seq, since=since, limit=limit))
+
+    def max_story_seq(self) -> int:
+        """The newest decision number (0 for none): a saved story index ahead of it belongs to another
+        database (or one that was reset)."""
+        return self._tx(lambda s: int(s.scalar(select(func.max(Article.story_seq))) or 0))
 
     def list_stories(
         self, *, since: datetime | None = None, limit: int = 100

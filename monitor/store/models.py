@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -109,6 +110,7 @@ class Source(Base):
 
 class Article(Base):
     __tablename__ = "articles"
+    __table_args__ = (Index("ix_articles_story_pending", "story_pending", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
@@ -125,6 +127,10 @@ class Article(Base):
     # Story grouping (issue 7): the story this article belongs to and, for a copy, the original.
     story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
     copy_of_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    # Waiting for the story stage (its story and its alerts are decided there), and the stage's decision
+    # number once decided: replicas' indexes catch up in that order (migration 0005).
+    story_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    story_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True, index=True)
 
 
 class Story(Base):

@@ -75,6 +75,7 @@ class LocalServer:
         self._tls = tls
         self.port = 0
         self.requests: list[Request] = []
+        self.connections = 0  # accepted so far
         self._routes: dict[str, Handler | Response] = {}
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -102,8 +103,15 @@ class LocalServer:
     def hits(self, path: str) -> list[Request]:
         return [r for r in self.requests if r.path == path]
 
+    @property
+    def open_connections(self) -> int:
+        """Connections accepted and not yet closed by either side (the client's closes land a moment
+        later: yield to the loop before reading it)."""
+        return len(self._writers)
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.connections += 1
         try:
             while await self._one(reader, writer):
                 pass

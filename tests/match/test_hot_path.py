@@ -77,13 +77,15 @@ def test_key_tests_are_data_for_presence_queries_only() -> None:
         assert test_of(closure) is None, closure
 
 
-def test_token_keys_give_the_word_and_every_watched_stem() -> None:
-    tokens = TokenKeys(frozenset({"escalation", "nato"}), frozenset({"esc", "escal", "deesc"}))
-    assert tokens["escalation"] == ("escalation", "esc*", "escal*")
-    assert tokens["escalate"] == ("esc*", "escal*")
-    assert tokens["nato"] == ("nato",)
+def test_token_keys_give_the_word_and_every_watched_stem_with_their_posting_numbers() -> None:
+    numbers = {"esc*": 7, "nato": 3}  # keys that index watchlists; the others have no number
+    words, stems = frozenset({"escalation", "nato"}), frozenset({"esc", "escal", "deesc"})
+    tokens = TokenKeys(words, stems, lambda key: numbers.get(key, 0) if isinstance(key, str) else 0)
+    assert tokens["escalation"] == (("escalation", "esc*", "escal*"), (7,))
+    assert tokens["escalate"] == (("esc*", "escal*"), (7,))
+    assert tokens["nato"] == (("nato",), (3,))
     assert tokens["es"] == ()
-    assert tokens["deescalated"] == ("deesc*",)
+    assert tokens["deescalated"] == (("deesc*",), ())
     assert set(tokens) == {"escalation", "escalate", "nato", "es", "deescalated"}  # remembered
 
 
@@ -91,7 +93,7 @@ def test_token_keys_start_again_past_their_limit() -> None:
     tokens = TokenKeys(frozenset({"a1"}), frozenset())
     tokens._LIMIT = 3
     for word in ("w1", "w2", "w3", "a1"):
-        assert tokens[word] == (("a1",) if word == "a1" else ())
+        assert tokens[word] == ((("a1",), ()) if word == "a1" else ())
     assert len(tokens) == 1
 
 

@@ -96,7 +96,9 @@ class ClusterConfig:
             "http_port": None,
             "retention": None,
             "fetch": {"allow_private_networks": True, "per_host": 16, "concurrency": 64},
-            "delivery": {"lease": 20, "batch": 50},
+            # A send that fails (the site is a busy local process) is retried within seconds, not after
+            # the default 30 s back-off, which would outlast the test's settle time.
+            "delivery": {"lease": 20, "batch": 50, "retry_base": 2, "retry_max": 8},
             "jobs": self.jobs,
             # the story index's state file defaults to ./data/ for PostgreSQL: keep it to this cluster
             "stories": {"enabled": self.stories, "state_file": str(path.parent / "stories-index.npz")},

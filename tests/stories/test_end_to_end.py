@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +42,13 @@ def _write_feeds(server: StaticServer, names: list[str], *, when: datetime) -> N
         folder = server.root / name
         folder.mkdir(exist_ok=True)
         shown = items if name in names else []
-        (folder / "feed.xml").write_text(rss(server.base, name, shown, when=when), encoding="utf-8")
+        feed = folder / "feed.xml"
+        before = feed.stat().st_mtime if feed.exists() else 0.0
+        feed.write_text(rss(server.base, name, shown, when=when), encoding="utf-8")
+        # The static server answers If-Modified-Since to the second: a rewrite within the same second as
+        # the previous write would be served as 304 Not Modified, so move the new file's mtime past it.
+        stamp = max(time.time(), before + 2.0)
+        os.utime(feed, (stamp, stamp))
 
 
 def _config(tmp_path: Path, server: StaticServer, receiver: RecordingServer, db_url: str) -> Path:

@@ -72,8 +72,9 @@ def test_seeds_000_001_one_story_and_004_apart(db_url: str, tmp_path: Path) -> N
                 SourceUpdate(success=True, next_check_at=when, current_interval_s=900.0),
                 (_article(prefix, seen=when.date()),),
             )
-            report = store.apply_poll(record, now=when, stories=stories)
+            report = store.apply_poll(record, now=when, defer_stories=True)
             assert report.articles_added == 1
+            assert store.assign_stories(stories, now=when).articles == 1
 
         listed = {s.title: s for s in store.list_stories()}
         assert len(listed) == 2, listed

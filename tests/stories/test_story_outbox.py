@@ -1,9 +1,11 @@
-"""Story assignment in the ingest transaction and delivery of story updates, on SQLite and PostgreSQL.
+"""The story stage and delivery of story updates, on SQLite and PostgreSQL.
 
+* an ingest only marks its articles pending: no story and no alert until the stage runs;
 * two assigners on one database (two replicas, each with its own index) agree on stories: the second
-  catches up from the database before deciding, so a member it ingests joins the first one's story and
-  writes a ``story_update`` row instead of a second alert;
-* a rolled-back transaction leaves nothing in the index;
+  catches up from the database (in decision order) before deciding, so a member it decides joins the
+  first one's story and writes a ``story_update`` row instead of a second alert;
+* a rolled-back stage transaction leaves nothing in the index and the articles pending; the runtime's
+  stage then isolates an article whose story cannot be decided and alerts it without one;
 * the dispatcher: a story alert names the other outlets; a later member is one console line; a
   ``silence`` channel marks updates delivered unsent; a ``digest`` channel lists them in its digest.
 """
@@ -12,20 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
 from monitor.core import Span, WatchlistHit
 from monitor.notify import ConsoleNotifier
 from monitor.pipeline import StoryService
 from monitor.runtime import Dispatcher
 from monitor.runtime._digest import ChannelPolicy, Schedule
+from monitor.runtime._stories import StoryLifecycle
 from monitor.store import NewArticle, PollRecord, SourceSpec, SourceUpdate, Store, WatchlistSpec
-from monitor.store.models import Alert
+from monitor.store._stories import StoryDecision, StoryInput, lock_stories
+from monitor.store.models import Alert, Article
+from monitor.stories import StoryConfig
 from tests.stories._outlets import OTHER_D, OTHER_D_TITLE, OTHER_E, OTHER_E_TITLE, WIRE, WIRE_TITLE
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -70,20 +74,37 @@ def _alerts(store: Store) -> list[tuple[str, int | None, str]]:
         return [(a.kind, a.parent_id, a.channel) for a in s.scalars(select(Alert).order_by(Alert.id))]
 
 
+def _ingest(store: Store, record: PollRecord, stories: StoryService, *, now: datetime) -> int:
+    """A poll's ingest, then one run of the story stage with ``stories``: the articles it decided."""
+    store.apply_poll(record, now=now, defer_stories=True)
+    return store.assign_stories(stories, now=now).articles
+
+
+def test_ingest_leaves_articles_pending_until_the_stage_runs(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        sources, wl = _setup(store, ("console",))
+        report = store.apply_poll(_record(sources["wire"], "wire", wl), now=NOW, defer_stories=True)
+        assert report.articles_added == 1 and report.alerts_enqueued == 0
+        assert store.pending_stories() == 1 and _alerts(store) == [] and store.list_stories() == []
+        stage = store.assign_stories(StoryService(), now=NOW)
+        assert (stage.articles, stage.alerts) == (1, 1)
+        assert store.pending_stories() == 0 and [k for k, _p, _c in _alerts(store)] == ["hit"]
+        assert store.assign_stories(StoryService(), now=NOW).articles == 0  # nothing left: no-op
+    finally:
+        store.close()
+
+
 def test_two_replicas_agree_through_the_database(db_url: str) -> None:
     store = Store(db_url)
     try:
         sources, wl = _setup(store, ("console",))
         first, second = StoryService(), StoryService()  # two processes, two indexes
-        store.apply_poll(_record(sources["wire"], "wire", wl), now=NOW, stories=first)
-        store.apply_poll(
-            _record(sources["herald"], "herald", wl), now=NOW + timedelta(hours=1), stories=second
-        )
+        _ingest(store, _record(sources["wire"], "wire", wl), first, now=NOW)
+        _ingest(store, _record(sources["herald"], "herald", wl), second, now=NOW + timedelta(hours=1))
         assert len(second.index) == 2  # caught up with the wire article before deciding
         assert second.high_water == first.high_water + 1
-        store.apply_poll(
-            _record(sources["ledger"], "ledger", wl), now=NOW + timedelta(hours=2), stories=first
-        )
+        _ingest(store, _record(sources["ledger"], "ledger", wl), first, now=NOW + timedelta(hours=2))
         stories = store.list_stories()
         assert len(stories) == 1 and stories[0].member_count == 3 and stories[0].source_count == 3
         kinds = _alerts(store)
@@ -96,22 +117,87 @@ def test_two_replicas_agree_through_the_database(db_url: str) -> None:
         store.close()
 
 
-def test_a_rolled_back_ingest_is_forgotten(db_url: str) -> None:
+def test_catch_up_follows_decision_order_not_article_ids(db_url: str) -> None:
+    """Article ids are handed out at insert time; a lower id may be decided later. A replica catching up
+    must still see it (decision numbers, not ids, are its high-water mark)."""
     store = Store(db_url)
     try:
         sources, wl = _setup(store, ("console",))
-        stories = StoryService()
-        good = _record(sources["wire"], "wire", wl)
-        # The same watchlist hit twice violates uq_hits_article_watchlist after the story was decided.
-        art = replace(good.articles[0], hits=good.articles[0].hits * 2)
-        with pytest.raises(IntegrityError):
-            store.apply_poll(PollRecord(good.source_id, good.update, (art,)), now=NOW, stories=stories)
-        assert len(stories.index) == 0 and stories.high_water == 0  # nothing of it kept
-        assert store.list_stories() == []
-        report = store.apply_poll(_record(sources["herald"], "herald", wl), now=NOW, stories=stories)
-        (herald,) = report.article_ids
-        assert herald in stories.index and stories.high_water >= herald
-        assert [s.id for s in store.list_stories()] == [stories.index.story_of(herald)]
+        first, second = StoryService(), StoryService()
+        store.apply_poll(_record(sources["wire"], "wire", wl), now=NOW, defer_stories=True)
+        store.apply_poll(_record(sources["herald"], "herald", wl), now=NOW, defer_stories=True)
+        with store.session() as s:  # the herald article (the higher id) is decided first
+            s.execute(update(Article).where(Article.url.like("https://wire%")).values(story_pending=False))
+        assert _ingest_pending(store, second) == 1
+        with store.session() as s:
+            s.execute(update(Article).where(Article.url.like("https://wire%")).values(story_pending=True))
+        assert _ingest_pending(store, first) == 1  # decides the wire article after catching up
+        assert _ingest(store, _record(sources["ledger"], "ledger", wl), second, now=NOW) == 1
+        assert len(second.index) == 3  # the wire article came back through the catch-up
+        assert len(store.list_stories()) == 1
+    finally:
+        store.close()
+
+
+def _ingest_pending(store: Store, stories: StoryService) -> int:
+    return store.assign_stories(stories, now=NOW).articles
+
+
+class _FailsOn(StoryService):
+    """An assigner whose decision for one article blows up after it was indexed (a bug, a bad text)."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def assign(self, item: StoryInput) -> StoryDecision:
+        decision = super().assign(item)
+        if item.title == self.poison:
+            raise RuntimeError("cannot decide")
+        return decision
+
+
+def test_a_failed_stage_is_forgotten_and_the_bad_article_alerted_alone(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        sources, wl = _setup(store, ("console",))
+        stories = _FailsOn(poison=OTHER_D_TITLE)
+        store.apply_poll(_record(sources["wire"], "wire", wl), now=NOW, defer_stories=True)
+        store.apply_poll(_record(sources["herald"], "herald", wl), now=NOW, defer_stories=True)
+        with pytest.raises(RuntimeError):
+            store.assign_stories(stories, now=NOW)
+        # Both articles' decisions were in the failed transaction: neither is in the index nor stored.
+        assert len(stories.index) == 0 and stories.high_water == 0
+        assert store.pending_stories() == 2 and store.list_stories() == [] and _alerts(store) == []
+
+        life = StoryLifecycle(store=store, config=StoryConfig(), path=Path("unused.npz"), clock=lambda: NOW)
+        life.service = stories
+        life._started = True  # no state file, nothing to warm: the index above is the process's
+        totals = asyncio.run(life.assign_pending())
+        assert (totals.articles, totals.alerts) == (2, 2)
+        assert store.pending_stories() == 0
+        with store.session() as s:
+            rows = {a.article_id: a for a in s.scalars(select(Alert))}
+            herald = s.scalars(select(Article).where(Article.title == OTHER_D_TITLE)).one()
+            wire = s.scalars(select(Article).where(Article.title == WIRE_TITLE)).one()
+            assert rows[wire.id].kind == "hit" and rows[wire.id].story_id == wire.story_id is not None
+            assert herald.story_id is None and rows[herald.id].dedup_key == f"a{herald.id}:w{wl}:console"
+    finally:
+        store.close()
+
+
+def test_polls_do_not_wait_for_the_story_stage(db_url: str) -> None:
+    """The stage's cluster lock is not taken by ingests: a poll commits while a stage holds it."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the advisory lock exists on PostgreSQL only (SQLite has one writer)")
+    store = Store(db_url)
+    try:
+        sources, wl = _setup(store, ("console",))
+        with store.session() as holder:
+            lock_stories(holder)  # a stage run in progress elsewhere
+            done = store.apply_poll(_record(sources["wire"], "wire", wl), now=NOW, defer_stories=True)
+            assert done.articles_added == 1
+        assert store.assign_stories(StoryService(), now=NOW).articles == 1
     finally:
         store.close()
 
@@ -130,8 +216,8 @@ def test_dispatcher_story_alert_updates_silence_and_digest(db_url: str) -> None:
             "dig": ChannelPolicy(story_updates="digest", digest=Schedule(every_s=3600)),
         }
         dispatcher = Dispatcher(store=store, notifiers=notifiers, policies=policies, clock=lambda: clock[0])
-        store.apply_poll(_record(sources["wire"], "wire", wl), now=NOW, stories=stories)
-        store.apply_poll(_record(sources["herald"], "herald", wl), now=NOW, stories=stories)
+        _ingest(store, _record(sources["wire"], "wire", wl), stories, now=NOW)
+        _ingest(store, _record(sources["herald"], "herald", wl), stories, now=NOW)
         asyncio.run(dispatcher.drain())
         text = out.getvalue()
         # Both members were in before the alert went out: one alert per channel, naming the other outlet.
@@ -153,7 +239,7 @@ def test_dispatcher_story_alert_updates_silence_and_digest(db_url: str) -> None:
         out.truncate()
         later = NOW + timedelta(minutes=10)
         clock[0] = later
-        store.apply_poll(_record(sources["ledger"], "ledger", wl), now=later, stories=stories)
+        _ingest(store, _record(sources["ledger"], "ledger", wl), stories, now=later)
         asyncio.run(dispatcher.drain())
         text = out.getvalue()
         assert text.count("↳ [port] also reported by ledger: Kelmsport port closed to tankers") == 1

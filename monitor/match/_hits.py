@@ -1,0 +1,185 @@
+"""The hits of one article: for each matched watchlist, the sentence(s) its literals were found in.
+
+This is the engine's fast path for what ``_snippet.build_hit`` defines (tests check that both agree).
+At 100,000 watchlists an article has about 120 hits, so the costs per hit and per literal are what
+count here:
+
+* each literal (``Ref``, shared by all watchlists) is found and its sentence located once per article;
+  a plain word, most literals, takes an inline path (a set lookup says title or body, one lookup of its
+  first occurrence, the title's sentence made once);
+* watchlists showing the same literals share one snippet and spans (``made``);
+* a snippet of one or two sentences that do not touch (nearly all) is one concatenation of sentence
+  texts cut once per article (``_piece``); ``Span`` objects are shared (``_SPANS``);
+* ``WatchlistHit`` and ``Span`` are frozen dataclasses whose generated ``__init__`` sets each field with
+  ``object.__setattr__``; ``_make`` sets the same slots through their descriptors, at half the cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from monitor.core import Span, WatchlistHit
+from monitor.match._ast import Term
+from monitor.match._snippet import Located, Part, locate, shown
+from monitor.match._view import DocView
+from monitor.match._witness import Plan, Ref, ref_ranges, resolve
+
+__all__ = ["article_hits", "compose", "make_hit"]
+
+_ELLIPSIS = "…"
+_GAP = " … "
+
+# Spans by offsets, shared by all hits: snippet offsets are small, so a few tens of thousands of spans
+# cover nearly all; past ``_SPANS_KEPT`` the cache starts again.
+_SPANS: dict[tuple[int, int], Span] = {}
+_SPANS_KEPT = 100_000
+
+
+def _setter(cls: type, name: str) -> Callable[[object, object], None]:
+    """The slot descriptor's ``__set__`` for field ``name`` (what ``object.__setattr__`` ends in)."""
+    setter: Callable[[object, object], None] = vars(cls)[name].__set__
+    return setter
+
+
+_new = object.__new__
+_set_id = _setter(WatchlistHit, "watchlist_id")
+_set_snippet = _setter(WatchlistHit, "snippet")
+_set_spans = _setter(WatchlistHit, "spans")
+_set_start = _setter(Span, "start")
+_set_end = _setter(Span, "end")
+
+
+def make_hit(watchlist_id: int, snippet: str, spans: tuple[Span, ...]) -> WatchlistHit:
+    """``WatchlistHit(watchlist_id, snippet, spans)``, set slot by slot as its ``__init__`` does."""
+    hit: WatchlistHit = _new(WatchlistHit)
+    _set_id(hit, watchlist_id)
+    _set_snippet(hit, snippet)
+    _set_spans(hit, spans)
+    return hit
+
+
+def article_hits(
+    view: DocView,
+    matched: Sequence[int],
+    plans: list[Plan | None],
+    ids: Sequence[int],
+    compile_plan: Callable[[int], Plan],
+) -> list[WatchlistHit]:
+    """The hit of each matched watchlist (internal numbers ``matched``; ``ids`` maps them to watchlist
+    ids); ``plans`` are the watchlists' plans, compiled by ``compile_plan`` on a first hit."""
+    hits: list[WatchlistHit] = []
+    made: dict[tuple[Ref, ...], tuple[str, tuple[Span, ...]]] = {}
+    located: dict[Ref, list[Located]] = {}
+    for n in matched:
+        plan = plans[n]
+        if plan is None:
+            plan = plans[n] = compile_plan(n)
+        refs: tuple[Ref, ...] = plan if type(plan) is tuple else resolve(plan, view)  # type: ignore[assignment]
+        made_for = made.get(refs)
+        if made_for is None:
+            if len(refs) == 1:
+                infos = located.get(refs[0])
+                if infos is None:
+                    infos = located[refs[0]] = _locate(view, refs[0])
+            else:
+                infos = []
+                for ref in refs:
+                    found = located.get(ref)
+                    if found is None:
+                        found = located[ref] = _locate(view, ref)
+                    infos += found
+            made_for = made[refs] = compose(view, infos)
+        hit: WatchlistHit = _new(WatchlistHit)
+        _set_id(hit, ids[n])
+        _set_snippet(hit, made_for[0])
+        _set_spans(hit, made_for[1])
+        hits.append(hit)
+    return hits
+
+
+def _locate(view: DocView, ref: Ref) -> list[Located]:
+    """The located witness ranges of one literal; a plain word anywhere takes an inline path."""
+    node = ref.node
+    if type(node) is not Term or node.field != "any":
+        return [locate(view, r) for r in ref_ranges(ref, view)]
+    word = node.word
+    if word in view.title_keys:
+        title = view.title
+        first = title.first_word(word)
+        if first is None:  # pragma: no cover - the title's words contain it
+            return []
+        part = view.title_part
+        if part is None:
+            part = view.title_part = ("title", *title.whole())
+        return [(part, *title.original(*first))]
+    body = view.body
+    first = body.first_word(word)
+    if first is None:
+        return []
+    start, end = body.original(*first)
+    return [(("body", *body.sentence(start, end)), start, end)]
+
+
+def compose(view: DocView, infos: list[Located]) -> tuple[str, tuple[Span, ...]]:
+    """``shown``, with fast paths for the usual hits: one or two sentences that do not touch; anything
+    else (three sentences or more, sentences that overlap or touch) goes through ``shown``."""
+    count = len(infos)
+    spans = _SPANS
+    if len(spans) > _SPANS_KEPT:
+        spans.clear()
+    if count == 1 or (count == 2 and infos[0][0] == infos[1][0]):
+        text, base = _piece(view, infos[0][0])
+        out: list[Span] = []
+        for _part, s, e in sorted(infos, key=_offsets) if count == 2 else infos:
+            key = (s + base, e + base)
+            span = spans.get(key)
+            if span is None:
+                span = spans[key] = _span(*key)
+            if not out or out[-1] is not span:
+                out.append(span)
+        return text, tuple(out)
+    if count != 2:
+        return shown(view, infos)
+    first, second = infos
+    one, two = first[0], second[0]
+    if two[0] == "title" or (one[0] != "title" and two < one):  # title first, then in text order
+        first, second, one, two = second, first, two, one
+    if one[0] == two[0] and two[1] <= one[2] + 1:  # overlapping or touching sentences are merged
+        return shown(view, infos)
+    text, base = _piece(view, one)
+    other, other_base = _piece(view, two)
+    shift = len(text) + len(_GAP) + other_base
+    pair: list[Span] = []
+    for key in ((first[1] + base, first[2] + base), (second[1] + shift, second[2] + shift)):
+        span = spans.get(key)
+        if span is None:
+            span = spans[key] = _span(*key)
+        pair.append(span)
+    return text + _GAP + other, tuple(pair)
+
+
+def _span(start: int, end: int) -> Span:
+    """``Span(start, end)``, set slot by slot (see ``make_hit``)."""
+    span: Span = _new(Span)
+    _set_start(span, start)
+    _set_end(span, end)
+    return span
+
+
+def _offsets(info: Located) -> tuple[int, int]:
+    return info[1], info[2]
+
+
+def _piece(view: DocView, part: Part) -> tuple[str, int]:
+    """One sentence as a snippet shows it (with its ellipses), and the shift of its offsets into it."""
+    piece = view.pieces.get(part)
+    if piece is None:
+        name, begin, finish, cut_begin, cut_end = part
+        source = view.title.text if name == "title" else view.body.text
+        text = source[begin:finish]
+        if cut_begin:
+            text = _ELLIPSIS + text
+        if cut_end:
+            text += _ELLIPSIS
+        piece = view.pieces[part] = (text, (len(_ELLIPSIS) if cut_begin else 0) - begin)
+    return piece

@@ -1,0 +1,141 @@
+"""ExecutorRunner's worker processes: what they hold (issue #3's memory budget) and how they start.
+
+The fork server is one per interpreter and keeps the preload list of the first pool that started it, so
+each case runs its own interpreter: a probe script, written to a file so that it is a real main module
+(the way ``monitor run``'s console script is), drives one runner and prints what a worker saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.extract import ExtractionError
+from monitor.parse import ParseError
+from monitor.pipeline import ExecutorRunner
+
+TEXT = (
+    "Ferry strike\n\nFerry crews in the Osel archipelago walked out on Monday over a new rota that cuts rest "
+    "days, leaving the island of Varn without a crossing for the first time since the storm of last winter."
+)
+
+PROBE = """
+import asyncio, json, sys
+
+from monitor.pipeline import ExecutorRunner
+
+PROBE_RAN = True  # what a worker that re-ran this script has in its __main__
+
+# evaluated in the worker, before anything there imports xml.dom.minidom
+CENSUS = (
+    "(hasattr(__import__('sys').modules['__main__'], 'PROBE_RAN'),"
+    " 'xml.dom.minidom' in __import__('sys').modules,"
+    " __import__('gc').get_freeze_count())"
+)
+
+
+async def main(options):
+    runner = ExecutorRunner(processes=1, **options)
+    loop = asyncio.get_running_loop()
+    gaps = []
+
+    async def tick():
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.01)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.05)  # the ticker runs before the call, so a stall inside it shows as a gap
+    started = loop.time()
+    main_seen, preloaded, frozen = await runner.run(eval, CENSUS)
+    first_s = loop.time() - started
+    ticker.cancel()
+    runner.close()
+    print(json.dumps({"main": main_seen, "preloaded": preloaded, "frozen": frozen, "first_s": first_s,
+                      "max_gap_s": max(gaps, default=first_s)}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(json.loads(sys.argv[1])))
+"""
+
+
+def probe(tmp_path: Path, **options: Any) -> dict[str, Any]:
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    done = subprocess.run(
+        [sys.executable, str(script), json.dumps(options)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("parent_main", [False, True])
+def test_workers_re_run_the_parents_main_module_only_when_asked(tmp_path: Path, parent_main: bool) -> None:
+    # For `monitor run` the main module is the console script, which imports the whole CLI.
+    seen = probe(tmp_path, parent_main=parent_main, preload=[])
+    assert seen["main"] is parent_main
+
+
+def test_a_worker_starts_with_the_preloaded_modules_and_its_inherited_objects_frozen(tmp_path: Path) -> None:
+    seen = probe(tmp_path, preload=["xml.dom.minidom"])
+    assert seen["preloaded"] is True
+    assert seen["frozen"] > 10_000  # the interpreter's and the preloaded modules' objects
+
+
+def test_without_preload_or_freeze_a_worker_holds_neither(tmp_path: Path) -> None:
+    seen = probe(tmp_path, preload=[], freeze=False)
+    assert seen["preloaded"] is False
+    assert seen["frozen"] == 0
+
+
+def test_the_first_call_does_not_stall_the_event_loop_while_the_fork_server_preloads(tmp_path: Path) -> None:
+    # A pool starts its processes inside submit(), and the first start waits until the fork server has
+    # imported the stages (seconds on a busy machine): done on the loop's thread, that was one long stall.
+    seen = probe(tmp_path)
+    assert seen["max_gap_s"] < seen["first_s"] / 4, seen
+
+
+async def test_callers_racing_the_first_start_all_get_their_result_from_a_worker() -> None:
+    runner = ExecutorRunner(processes=2)
+    try:
+        pids = await asyncio.gather(*(runner.run(os.getpid) for _ in range(20)))
+    finally:
+        runner.close()
+    assert len(pids) == 20
+    assert os.getpid() not in pids and len(set(pids)) <= 2
+
+
+async def test_the_daemons_runner_runs_stage_functions_and_their_errors_cross_back() -> None:
+    from monitor.extract import normalize_text
+    from monitor.parse import parse_sitemap
+
+    now = datetime(2025, 6, 2, tzinfo=UTC)
+    runner = ExecutorRunner(processes=1)
+    try:
+        article = await runner.run(normalize_text, TEXT, fetched_at=now, url="https://example.org/a")
+        with pytest.raises(ParseError):
+            await runner.run(
+                parse_sitemap, b"\x00 not xml", url="https://example.org/sitemap.xml", headers={}
+            )
+        with pytest.raises(ExtractionError):
+            await runner.run(normalize_text, "", fetched_at=now, url="https://example.org/b")
+    finally:
+        runner.close()
+    assert article.title == "Ferry strike"
+    assert article.body.startswith("Ferry crews in the Osel archipelago walked out on Monday")
