@@ -42,9 +42,11 @@ from typing import Any
 import monitor.cli  # noqa: F401  (what the `monitor` console script imports: see the module docstring)
 
 # Expression evaluated in a worker (``eval`` pickles by name, so the census needs no importable helper):
-# how many modules the worker holds, per top-level package.
+# how many modules the worker holds, per top-level package, and per subpackage of ``monitor`` (so that a
+# worker holding ``monitor.store`` or ``monitor.match`` shows).
 _CENSUS = (
-    "sorted(__import__('collections').Counter(m.split('.')[0] for m in __import__('sys').modules).items())"
+    "sorted(__import__('collections').Counter('.'.join(m.split('.')[:2 if m.startswith('monitor.') else 1])"
+    " for m in __import__('sys').modules).items())"
 )
 # The site (bench/_poll_site.py) in its own interpreter: importing it here would put its generated
 # vocabulary (~5 MB) into the process being measured. It reports its port on stdout.
@@ -254,13 +256,14 @@ async def _passes(db: Path, port: int, args: argparse.Namespace, sampler: Sample
         assert cold.failures == 0 and cold.new_articles == 20 * args.feeds, cold
         out["cold_s"] = round(time.perf_counter() - started, 1)
         out["after_cold"] = show("after the cold pass", snapshot(sampler.exclude))
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:  # the site may be slow on a busy machine
             (await client.get(f"http://127.0.0.1:{port}/_bump")).raise_for_status()
         steady = await daemon.run_once()
         assert steady.failures == 0 and steady.new_articles == len(range(0, args.feeds, 10)), steady
         out["after_steady"] = show("after the steady pass", snapshot(sampler.exclude))
         census = await daemon.cpu.run(eval, _CENSUS)
-        print("a worker's modules per package:", ", ".join(f"{k} {n}" for k, n in census if n >= 5))
+        shown = (f"{k} {n}" for k, n in census if n >= 5 or k.startswith("monitor"))
+        print("a worker's modules per package:", ", ".join(shown))
         out["worker_modules"] = sum(n for _, n in census)
         held = Counter(m.split(".")[0] for m in sys.modules if m.split(".")[0] in WORKER_ONLY)
         print(f"loop process: {len(sys.modules)} modules, of packages only workers use: {dict(held)}")

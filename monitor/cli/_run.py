@@ -43,7 +43,7 @@ def run(
     Example: monitor run --role poller --config config/monitor.yaml
     """
     from monitor.runtime import Daemon
-    from monitor.runtime._jobs_queue import ROLES
+    from monitor.runtime._roles import ROLES
 
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}, not {role!r}", code=2)

@@ -80,4 +80,4 @@ if not TYPE_CHECKING:  # hidden from mypy, which would otherwise type any misspe
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    return sorted({*globals(), *__all__})

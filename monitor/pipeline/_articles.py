@@ -3,25 +3,27 @@
 Text carried in the feed goes through ``normalize_fragment`` (no page furniture to detect: about four
 times cheaper than wrapping it in a page for the page extractor, see ``bench/extract.py``). For a source
 that trusts its feed, that normalisation already happened in the worker process that parsed the feed
-(``carried_article``, called from ``_entries``), so the entry's HTML crosses the process boundary once
-and comes back as text.
+(``carried_article``, called from ``read_feed``), so the entry's HTML crosses the process boundary once
+and comes back as text. The functions that run in workers live in ``_work``, which imports neither the
+fetcher, the matcher nor the store that this module does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.core import Entry, NormalizedArticle, WatchlistHit, canonical_url, host_of
-from monitor.extract import ExtractionError, extract_html, normalize_fragment, normalize_text
+from monitor.extract import ExtractionError
 from monitor.fetch import Fetcher, FetchError, FetchPolicy
 from monitor.log import get_logger
-from monitor.match import Document, EngineHolder
+from monitor.match import Document, Engine, EngineHolder
 from monitor.pipeline._cpu import CpuRunner
 from monitor.pipeline._observe import NullObserver, PollObserver
+from monitor.pipeline._work import Carried, carried_article, page_article
 from monitor.store import NewArticle
 
 log = get_logger("monitor.pipeline")
@@ -50,32 +52,45 @@ def seen_only(entry: Entry, *, now: datetime) -> NormalizedArticle:
     )
 
 
-def carried_article(entry: Entry, *, fetched_at: datetime) -> NormalizedArticle:
-    """The article made of what the feed carries for ``entry``: its HTML (content, else summary) through
-    ``normalize_fragment``, or its title alone when it carries no text. Pure CPU work, run in a worker.
+@dataclass(frozen=True, slots=True)
+class Made:
+    """An entry's normalised article and GUID, before ``finish`` hashes, renders and matches it."""
 
-    Raises ``ExtractionError`` when nothing usable is left.
-    """
-    body = entry.content_html or entry.summary
-    if body:
-        return normalize_fragment(
-            body,
-            url=entry.url,
-            fetched_at=fetched_at,
-            title=entry.title,
-            published=entry.published,
-            language=entry.language,
+    article: NormalizedArticle
+    guid: str | None
+
+
+def finish(made: Sequence[Made], engine: Engine | None) -> list[NewArticle]:
+    """Stored-ready articles: text rendered, content hashed, matched against ``engine`` (no hits when
+    None). This is the per-article CPU work of a poll; the pipeline runs one poll's worth at a time on its
+    match thread, so the event loop never runs the matcher (whose cost grows with the watchlists)."""
+    out = []
+    for m in made:
+        article = m.article
+        hits: tuple[WatchlistHit, ...] = ()
+        if engine is not None:
+            doc = Document(
+                title=article.title,
+                body=article.body,
+                source=host_of(article.url),
+                language=article.language,
+            )
+            hits = tuple(engine.match(doc))
+        out.append(
+            NewArticle(
+                url=article.url,
+                guid=m.guid,
+                title=article.title,
+                published=article.date,
+                date_source=article.date_source,
+                text=article.to_text(),
+                content_hash=content_hash(article),
+                language=article.language,
+                extractor=article.extractor,
+                hits=hits,
+            )
         )
-    if entry.title:
-        return normalize_text(
-            entry.title, fetched_at=fetched_at, url=entry.url, title=entry.title, published=entry.published
-        )
-    raise ExtractionError(f"the feed entry {entry.url} carries neither text nor a title")
-
-
-# What the feed-parsing worker already made of an entry: the article, the reason it failed, or None when
-# it was not attempted (the source fetches pages, so the page is tried first).
-Carried = NormalizedArticle | str | None
+    return out
 
 
 @dataclass
@@ -92,7 +107,16 @@ class ArticleMaker:
     observer: PollObserver = field(default_factory=NullObserver)
 
     async def make(self, entry: Entry, carried: Carried = None) -> NewArticle | None:
-        """The article for ``entry``, or None when neither its page nor the feed gives usable text."""
+        """The article for ``entry``, hashed and matched here, or None when neither its page nor the feed
+        gives usable text (``monitor source check``; the pipeline uses ``prepare`` and ``finish``)."""
+        made = await self.prepare(entry, carried)
+        if made is None:
+            return None
+        return finish([made], self.engine.engine if self.match else None)[0]
+
+    async def prepare(self, entry: Entry, carried: Carried = None) -> Made | None:
+        """The normalised article for ``entry``, or None when neither its page nor the feed gives usable
+        text. I/O and process-pool work only: what is left per article is ``finish``'s CPU work."""
         article = None
         if isinstance(carried, str):
             log.warning(
@@ -108,27 +132,7 @@ class ArticleMaker:
             article = seen_only(entry, now=self.clock())
         if article is None:
             return None
-        hits: tuple[WatchlistHit, ...] = ()
-        if self.match:
-            doc = Document(
-                title=article.title,
-                body=article.body,
-                source=host_of(article.url),
-                language=article.language,
-            )
-            hits = tuple(self.engine.engine.match(doc))
-        return NewArticle(
-            url=article.url,
-            guid=entry.guid,
-            title=article.title,
-            published=article.date,
-            date_source=article.date_source,
-            text=article.to_text(),
-            content_hash=content_hash(article),
-            language=article.language,
-            extractor=article.extractor,
-            hits=hits,
-        )
+        return Made(article, entry.guid)
 
     async def _from_page(self, entry: Entry) -> NormalizedArticle | None:
         t0 = time.perf_counter()
@@ -149,7 +153,7 @@ class ArticleMaker:
         )
         try:
             return await self.cpu.run(
-                extract_html,
+                page_article,
                 page.body,
                 url=page.final_url,
                 fetched_at=self.clock(),

@@ -9,7 +9,9 @@ else, and hold them in pages it shares. Two defaults of ``multiprocessing`` work
 - a worker re-runs the parent's main module before its first task. For ``monitor run`` that is the
   installed console script, whose ``from monitor.cli import main`` imports the whole application
   (SQLAlchemy, numpy, httpx, notifiers, ...: ~120 MB) into every worker, which needs none of it. The
-  functions the pipeline sends all live in the ``monitor`` package, so workers are started without it;
+  functions the pipeline sends all live in the ``monitor`` package, so workers are started without it
+  (``_work_process``). Those functions live in ``_work``, whose imports are the parse and extract
+  stages and ``monitor.core``, not the rest of the pipeline;
 - each worker imports the stages itself, into private memory. Instead the fork server imports them once
   (``set_forkserver_preload``) and every worker is a copy-on-write fork of it; ``gc.freeze`` at worker
   start keeps the collector from writing to (and so un-sharing) the inherited objects.
@@ -18,36 +20,37 @@ else, and hold them in pages it shares. Two defaults of ``multiprocessing`` work
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import multiprocessing
 import os
-import sys
 import threading
-import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
-from multiprocessing.context import ForkServerContext, ForkServerProcess
-from multiprocessing.popen_forkserver import Popen
-from multiprocessing.process import BaseProcess
 from typing import Any, ParamSpec, Protocol, TypeVar
+
+from monitor.pipeline._work_process import MainlessContext
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# What the fork server imports before it forks the first worker: the stage modules behind the functions
-# the pipeline runs on a CpuRunner (``read_feed`` and ``carried_article`` in ``_entries`` / ``_articles``,
-# ``extract_html``, the page and sitemap parsers), named directly because the stage packages load their
-# names lazily. ``monitor.pipeline._entries`` drags in the whole pipeline package (store, matcher,
-# fetcher: ~60 MB that workers never use) until those two functions move to a module of their own.
+# What the fork server imports before it forks the first worker, so that workers share it instead of each
+# importing it on its first task: what every worker unpickles before it runs anything (its process class,
+# the pool's worker loop), the functions the pipeline sends (``_work``) and the stage modules behind them,
+# named directly because ``_work`` and the stage packages load them lazily. ``tests/pipeline/test_cpu.py``
+# checks that running those functions imports no ``monitor`` module beyond these, and nothing of the
+# store, matcher or fetcher.
 WORKER_MODULES = (
+    "concurrent.futures.process",
+    "monitor.pipeline._work_process",
+    "monitor.pipeline._work",
+    "monitor.parse._sniff",
     "monitor.parse._feed",
     "monitor.parse._html",
     "monitor.parse._sitemap",
     "monitor.extract._html",
     "monitor.extract._fragment",
-    "monitor.pipeline._entries",
+    "monitor.extract._text",
 )
 
 
@@ -65,38 +68,6 @@ class InlineRunner:
 
     def close(self) -> None:
         return None
-
-
-@contextlib.contextmanager
-def _main_hidden() -> Iterator[None]:
-    """Show ``multiprocessing`` a main module without a file or a spec while it prepares a worker, so the
-    worker does not re-run the parent's (see the module docstring).
-
-    ``spawn.get_preparation_data`` reads ``sys.modules["__main__"]`` and has no option for this. The swap
-    lasts one process start (the pool starts them under its own lock; the first one also waits for the
-    fork server's preload, in the thread of ``ExecutorRunner._start``). Other threads that looked at
-    ``__main__`` meanwhile would see an empty module: in the daemon nothing does, the console script
-    defines nothing.
-    """
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
-
-
-class _MainlessProcess(ForkServerProcess):
-    """A fork-server process that does not import the parent's main module."""
-
-    @staticmethod
-    def _Popen(process_obj: BaseProcess) -> Popen:
-        with _main_hidden():
-            return Popen(process_obj)
-
-
-class _MainlessContext(ForkServerContext):
-    Process = _MainlessProcess
 
 
 class ExecutorRunner:
@@ -130,7 +101,7 @@ class ExecutorRunner:
         if threads:
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="monitor-cpu")
             return
-        context = multiprocessing.get_context("forkserver") if parent_main else _MainlessContext()
+        context = multiprocessing.get_context("forkserver") if parent_main else MainlessContext()
         if preload:
             context.set_forkserver_preload(list(preload))
         self._executor = ProcessPoolExecutor(

@@ -10,6 +10,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from monitor.core import Entry, FetchResult, canonical_url
 from monitor.fetch import Fetcher, FetchError, FetchPolicy, Validators
 from monitor.log import get_logger
 from monitor.match import EngineHolder
-from monitor.pipeline._articles import ArticleMaker
+from monitor.pipeline._articles import ArticleMaker, Made, finish
 from monitor.pipeline._cpu import CpuRunner
 from monitor.pipeline._entries import Entries, read_entries
 from monitor.pipeline._observe import NullObserver, PollObserver
@@ -86,6 +87,14 @@ class Pipeline:
         # Stories on: new articles wait for the story stage, which writes their alerts (store/_story_stage).
         self.defer_stories = defer_stories
         self.recorder = SourceRecorder(store)  # group commit of polls without articles
+        # Hashing, rendering and matching new articles (``finish``) is CPU work that grows with the
+        # watchlists: one thread does it for every poll, so the event loop never runs the matcher and the
+        # engine (not thread-safe: its counters) is only ever used by one thread.
+        self._match_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="match")
+
+    def close(self) -> None:
+        """Stop the match thread (after the last poll)."""
+        self._match_thread.shutdown(wait=True, cancel_futures=True)
 
     def policy_for(self, src: SourceRow) -> FetchPolicy:
         allow_private = (
@@ -213,13 +222,20 @@ class Pipeline:
         )
         sem = asyncio.Semaphore(self.options.article_concurrency)
 
-        async def one(entry: Entry) -> NewArticle | None:
+        async def one(entry: Entry) -> Made | None:
             async with sem:
-                return await maker.make(entry, read.carried.get(entry.url))
+                return await maker.prepare(entry, read.carried.get(entry.url))
 
         made = await asyncio.gather(*(one(e) for e in new))
-        articles = _unique_articles([a for a in made if a is not None])
-        incomplete = any(a is None for a in made)
+        ready = [m for m in made if m is not None]
+        engine = self.engine.engine if mode != "skip" else None
+        built = (
+            await asyncio.get_running_loop().run_in_executor(self._match_thread, finish, ready, engine)
+            if ready
+            else []
+        )
+        articles = _unique_articles(built)
+        incomplete = any(m is None for m in made)
         now = self.clock()
         obs = PollObservation(
             new_entries=len(new),

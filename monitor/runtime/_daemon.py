@@ -32,8 +32,8 @@ from monitor.runtime._dispatcher import Dispatcher, DispatchReport
 from monitor.runtime._housekeeping import Housekeeper, reload_config
 from monitor.runtime._http import HealthServer
 from monitor.runtime._jobs import SOURCE_LEASE_S, PollTicket, Work
-from monitor.runtime._jobs_queue import JobQueue, Role
 from monitor.runtime._metrics import Metrics
+from monitor.runtime._roles import Role
 from monitor.runtime._stories import StageTotals, StoryLifecycle
 from monitor.settings import Settings
 from monitor.store import SourceRow, Store
@@ -141,6 +141,7 @@ class Daemon:
         for notifier in self.notifiers.values():
             with contextlib.suppress(Exception):
                 await notifier.aclose()
+        self.pipeline.close()
         self.cpu.close()
         self.store.close()
 
@@ -326,6 +327,8 @@ class Daemon:
 
     async def _run_jobs(self, role: Role) -> None:
         """The job-queue mode: this process is one procrastinate worker of the cluster."""
+        from monitor.runtime._jobs_queue import JobQueue  # procrastinate: loaded in this mode only
+
         polls = role != "notifier"
         if polls:
             await self.refresh_engine()  # before the first poll job

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 from monitor.core import AlertMessage, DeliveryOutcome
 from monitor.log import get_logger, redact_text
-from monitor.notify import Digest, Notifier
+from monitor.notify import Notifier
 from monitor.runtime._digest import (
     DEFAULT_DIGEST,
     ChannelPolicy,
@@ -43,11 +43,12 @@ from monitor.runtime._digest import (
     digest_key,
     policies_from_settings,
 )
+from monitor.runtime._digest_send import DigestSender
 from monitor.runtime._messages import DispatchReport, RetryPolicy, backoff_s, build_messages
 from monitor.runtime._story_updates import StoryUpdates, kind_of
 from monitor.settings import Settings
 from monitor.store import Store
-from monitor.store._delivery import DigestRow, Outbox
+from monitor.store._delivery import Outbox
 from monitor.store._story_outbox import StoryOutbox
 
 __all__ = ["DispatchReport", "Dispatcher", "backoff_s", "build_messages"]
@@ -111,6 +112,17 @@ class Dispatcher:
         # with the busy handler's sleeping back-off. One thread for the outbox keeps them in line.
         workers = 1 if store.dialect == "sqlite" else 4
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="outbox")
+        self.digests = DigestSender(
+            outbox=self.outbox,
+            notifiers=notifiers,
+            clock=clock,
+            rng=self.rng,
+            retry=self.retry,
+            lease_s=lease_s,
+            policy=self.policy,
+            token=self._token,
+            db=self._db,
+        )
 
     @classmethod
     def from_settings(
@@ -244,7 +256,7 @@ class Dispatcher:
     async def _drain_channel(self, channel: str) -> DispatchReport:
         lock = self._channel_locks.setdefault(channel, asyncio.Lock())
         async with lock:
-            report, stop = await self._send_digests(channel)
+            report, stop = await self.digests.send_due(channel)
             started = time.monotonic()
             while not stop and time.monotonic() - started < self.round_budget_s:
                 now = self.clock()
@@ -379,62 +391,3 @@ class Dispatcher:
             "alert.retry", error=error, attempts=attempts, retry_in_s=round(delay, 1), recorded=bool(n)
         )
         return DispatchReport(retried=len(ids)), delay
-
-    # digests --------------------------------------------------------------------------------------------
-    async def _send_digests(self, channel: str) -> tuple[DispatchReport, bool]:
-        report = DispatchReport()
-        while True:
-            now = self.clock()
-            if self.policy(channel).quiet_at(now):
-                return report, False
-            token = self._token()
-            claimed = await self._db(
-                self.outbox.claim_digests,
-                channel=channel,
-                now=now,
-                limit=1,
-                lease_s=self.lease_s,
-                token=token,
-            )
-            if not claimed:
-                return report, False
-            for digest in claimed:
-                part, unwell = await self._send_digest(digest, token)
-                report += part
-                if unwell:
-                    return report, True
-
-    async def _send_digest(self, row: DigestRow, token: str) -> tuple[DispatchReport, bool]:
-        items = tuple(build_messages(row.alerts))
-        digest = Digest(row.channel, row.idempotency_key, row.period_start, row.period_end, items)
-        dlog = log.bind(digest=row.id, channel=row.channel, key=row.idempotency_key)
-        n = len(row.alerts)
-        notifier = self.notifiers.get(row.channel)
-        if notifier is None:
-            outcome = DeliveryOutcome(
-                ok=False, permanent=True, error=f"channel {row.channel!r} is not configured"
-            )
-        else:
-            try:
-                outcome = await notifier.send_digest(digest)
-            except Exception as exc:
-                outcome = DeliveryOutcome(ok=False, error=f"{type(exc).__name__}: {exc}")
-        if outcome.ok:
-            await self._db(
-                self.outbox.mark_digest_sent, row.id, now=self.clock(), external_id=outcome.external_id
-            )
-            dlog.info("digest.sent", alerts=n, items=len(items))
-            return DispatchReport(claimed=n, sent=n, digests_sent=1), False
-        error = redact_text(outcome.error or "unknown error")
-        if outcome.permanent or row.attempts >= self.retry.max_attempts:
-            if not outcome.permanent:
-                error = f"gave up after {row.attempts} attempts: {error}"
-            await self._db(self.outbox.mark_digest_failed, row.id, token=token, error=error)
-            dlog.error("digest.failed", error=error, alerts=n)
-            return DispatchReport(claimed=n, failed=n), False
-        delay = self.retry.delay_s(row.attempts, retry_after_s=outcome.retry_after_s, rng=self.rng)
-        at = self.clock() + timedelta(seconds=delay)
-        at = self.policy(row.channel).quiet_end(at) or at  # a retry never lands inside quiet hours
-        await self._db(self.outbox.mark_digest_retry, row.id, token=token, error=error, next_attempt_at=at)
-        dlog.warning("digest.retry", error=error, retry_in_s=round(delay, 1))
-        return DispatchReport(claimed=n, retried=n), True

@@ -35,7 +35,7 @@ import os
 import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from procrastinate import App, PsycopgConnector, RetryDecision
 from procrastinate.exceptions import AlreadyEnqueued, JobAborted, UniqueViolation
@@ -45,17 +45,11 @@ from procrastinate.worker import Worker
 
 from monitor.log import get_logger
 from monitor.runtime._jobs import PollTicket, Work
+from monitor.runtime._roles import QUEUES, ROLES, Role
 from monitor.settings import Settings
 
 log = get_logger("monitor.jobs")
 
-Role = Literal["poller", "notifier", "all"]
-ROLES: tuple[Role, ...] = ("poller", "notifier", "all")
-QUEUES: dict[Role, tuple[str, ...]] = {
-    "poller": ("schedule", "poll", "maintenance"),
-    "notifier": ("deliver", "maintenance"),
-    "all": ("schedule", "poll", "deliver", "maintenance"),
-}
 TICK_LIMIT = 2000  # polls one tick defers at most; the rest are still due on the next tick
 _BATCH = 200  # polls deferred per statement
 # Priorities (higher first): control jobs, then deliveries (the product's output must not wait behind a

@@ -139,3 +139,145 @@ async def test_the_daemons_runner_runs_stage_functions_and_their_errors_cross_ba
         runner.close()
     assert article.title == "Ferry strike"
     assert article.body.startswith("Ferry crews in the Osel archipelago walked out on Monday")
+
+
+# -- what a worker imports (issue #3: the functions it runs must not bring the rest of the daemon) -------
+
+# Packages and modules of the daemon that a worker never uses: the store and its ORM, the matcher, the
+# fetcher, the runtime and what they bring. Any of them in a worker is private memory in every worker.
+NOT_IN_WORKERS = (
+    "sqlalchemy",
+    "alembic",
+    "httpx",
+    "httpcore",
+    "numpy",
+    "procrastinate",
+    "psycopg",
+    "apscheduler",
+    "structlog",
+    "rich",
+    "pydantic",
+    "typer",
+    "asyncio",
+    "monitor.store",
+    "monitor.match",
+    "monitor.fetch",
+    "monitor.stories",
+    "monitor.runtime",
+    "monitor.settings",
+    "monitor.notify",
+    "monitor.cli",
+    "monitor.log",
+    "monitor.pipeline._poll",
+    "monitor.pipeline._entries",
+    "monitor.pipeline._articles",
+    "monitor.pipeline._stories",
+    "monitor.pipeline._cpu",
+)
+# Packages only the parse and extract stages use: the event-loop process should never load them.
+WORKER_ONLY = ("feedparser", "trafilatura", "htmldate", "justext", "readability", "ftfy", "lxml")
+
+
+def _under(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def _modules_after(code: str) -> list[str]:
+    """``sys.modules`` of a fresh interpreter after ``code`` (pytest's imports would hide the answer)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nimport json, sys; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    modules: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return modules
+
+
+def test_the_fork_servers_preload_holds_the_stages_and_none_of_the_rest_of_the_daemon() -> None:
+    from monitor.pipeline._cpu import WORKER_MODULES
+
+    modules = _modules_after(f"for name in {list(WORKER_MODULES)!r}: __import__(name)")
+    assert _under(modules, NOT_IN_WORKERS) == []
+    assert {"feedparser", "trafilatura", "monitor.pipeline._work"} <= set(modules)  # it did import
+
+
+def test_the_event_loops_pipeline_leaves_the_parsers_and_extractors_to_the_workers() -> None:
+    modules = _modules_after("import monitor.runtime; from monitor.pipeline import Pipeline, StoryService")
+    assert _under(modules, WORKER_ONLY) == []
+    assert {"monitor.pipeline._entries", "monitor.pipeline._articles", "monitor.store"} <= set(modules)
+
+
+def test_the_package_still_offers_its_names_loading_each_on_first_use() -> None:
+    import monitor.pipeline as package
+
+    assert set(package.__all__) <= set(dir(package))
+    assert all(getattr(package, name) is not None for name in package.__all__)
+    with pytest.raises(AttributeError):
+        _ = package.Pipelines  # type: ignore[attr-defined]
+
+
+WORKER_PROBE = """
+import asyncio, json
+from datetime import UTC, datetime
+
+from monitor.pipeline import ExecutorRunner
+from monitor.pipeline._work import page_article, page_links, read_feed, sitemap
+
+MODULES = "sorted(__import__('sys').modules)"
+
+
+async def main():
+    runner = ExecutorRunner(processes=1)
+    try:
+        started = await runner.run(eval, MODULES)
+        now = datetime(2025, 6, 2, tzinfo=UTC)
+        feed = await runner.run(read_feed, FEED, url="https://example.org/f", headers={}, normalize_at=now)
+        links = await runner.run(page_links, PAGE, url="https://example.org/", headers={}, selector="a",
+                                 next_selector=None)
+        urls = await runner.run(sitemap, SITEMAP, url="https://example.org/sitemap.xml", headers={})
+        article = await runner.run(page_article, PAGE, url="https://example.org/a", fetched_at=now,
+                                   content_type=None, feed_title=None, feed_published=None,
+                                   language_hint=None)
+        after = await runner.run(eval, MODULES)
+    finally:
+        runner.close()
+    assert len(feed.carried) == 1 and links.entries and urls.entries and article.paragraphs
+    print(json.dumps({"started": started, "after": after}))
+
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_runs_what_the_pipeline_sends_without_the_rest_of_the_daemon(tmp_path: Path) -> None:
+    # Through a real pool, the way the daemon starts it: the worker also unpickles its process object and
+    # the pool's worker loop, which import modules of their own before the first task.
+    para = f"<p>{TEXT.split(chr(10))[-1]}</p>"
+    inputs = {
+        "FEED": (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>Ferry strike'
+            f"</title><link>https://example.org/a</link><description><![CDATA[{para}]]></description>"
+            "</item></channel></rss>"
+        ).encode(),
+        "PAGE": (
+            "<html><head><title>Ferry strike</title></head><body><article><h1>Ferry strike</h1>"
+            f'{para * 3}<a href="/a">more</a></article></body></html>'
+        ).encode(),
+        "SITEMAP": (
+            b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            b"<url><loc>https://example.org/a</loc></url></urlset>"
+        ),
+    }
+    script = tmp_path / "worker_probe.py"
+    script.write_text("".join(f"{k} = {v!r}\n" for k, v in inputs.items()) + WORKER_PROBE)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert _under(seen["after"], NOT_IN_WORKERS) == []
+    # The preload covered every function: running them imported no module of the daemon in the worker.
+    assert _under(sorted(set(seen["after"]) - set(seen["started"])), ("monitor",)) == []

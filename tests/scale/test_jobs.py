@@ -3,8 +3,11 @@ cron periods, connection strings, the ``--role`` option, and the procrastinate s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
@@ -126,3 +129,31 @@ def test_job_queue_schema_only_on_postgresql(store: Store) -> None:
     else:
         assert not queue & tables
     assert store.schema_drift() == []
+
+
+def test_the_embedded_mode_never_loads_the_job_queue(tmp_path: Path) -> None:
+    """SQLite runs everything in-process: a ``run --once`` pass must not import procrastinate or psycopg
+    (~12 MB and 140 modules in the loop's process that the embedded mode never uses)."""
+    cfg = tmp_path / "monitor.yaml"
+    cfg.write_text(f'database_url: "sqlite:///{tmp_path / "m.db"}"\nhttp_port: null\n', encoding="utf-8")
+    script = f"""
+import asyncio, sys
+from monitor.cli import app  # what the installed script imports
+from monitor.runtime import Daemon
+from monitor.settings import load_settings
+
+async def go():
+    daemon = Daemon(load_settings({str(cfg)!r}))
+    try:
+        await daemon.run_once()
+    finally:
+        await daemon.aclose()
+
+asyncio.run(go())
+print(sorted({{m.split(".")[0] for m in sys.modules if m.startswith(("procrastinate", "psycopg"))}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]

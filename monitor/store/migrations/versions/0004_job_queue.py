@@ -14,10 +14,12 @@ Create Date: 2026-11-22 10:00:00.000000
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import psycopg
 from alembic import op
+
+if TYPE_CHECKING:  # psycopg is imported by the PostgreSQL dialect itself: SQLite never loads it
+    import psycopg
 
 revision = "0004"
 down_revision = "0003"
