@@ -7,7 +7,9 @@ updated...). Pairwise precision/recall are computed on the labelled articles of 
 The corpus texts are read at run time and never stored in the repository.
 
 Cost: a synthetic window of 100,000 articles (corpus sentences recombined and perturbed, spread over
-72 hours) is filled, then more articles are added and timed one by one; peak RSS is reported.
+72 hours) is filled, then more articles are added and timed one by one. Memory: the bytes per article
+of the window's arrays (``StoryIndex.memory()``, by part) and the RSS growth while filling the window
+(which also counts the fixed stop-list sketch and the bounded text caches), then the peak RSS.
 
 Baselines, in the same run: exact-body dedup for copies, exact-title grouping for stories.
 
@@ -17,6 +19,7 @@ Baselines, in the same run: exact-body dedup for copies, exact-title grouping fo
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
 import json
 import random
@@ -25,9 +28,10 @@ import resource
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -249,51 +253,78 @@ def baseline(items: list[Item]) -> tuple[dict[str, str], dict[str, str]]:
 
 def synthetic(
     rows: list[dict[str, Any]], n: int, *, start: datetime, span: timedelta, seed: int
-) -> list[Item]:
+) -> Iterator[Item]:
     """Articles recombined from corpus sentences with word substitutions: realistic vocabulary and
-    length, but not copies of each other (each draws from three articles and perturbs 10% of words)."""
+    length, but not copies of each other (each draws from three articles and perturbs 10% of words).
+    The sentence table is built now; the articles are generated lazily, so that the texts of a
+    100,000-article window count neither in the peak RSS nor in the window's RSS growth."""
     rng = random.Random(seed)
     sents = [[s for s in _SENT.split(r["body"].replace("\n", " ")) if s] for r in rows]
     vocab = [w for r in rng.sample(rows, 200) for w in r["body"].split()]
-    out = []
-    for k in range(n):
-        parts = []
-        for _ in range(3):
-            ss = sents[rng.randrange(len(sents))]
-            a = rng.randrange(len(ss))
-            parts.extend(ss[a : a + rng.randint(4, 14)])
-        toks = " ".join(parts).split()
-        for _ in range(len(toks) // 10):
-            toks[rng.randrange(len(toks))] = rng.choice(vocab)
-        title = " ".join(rng.choice(rows)["title"].split()[:6] + rng.sample(vocab, 3))
-        when = start + span * (k / n)
-        out.append(Item(f"s{k}", 10_000_000 + k, title, " ".join(toks), when, f"synthetic-{k % 500}"))
-    return out
+
+    def generate() -> Iterator[Item]:
+        for k in range(n):
+            parts = []
+            for _ in range(3):
+                ss = sents[rng.randrange(len(sents))]
+                a = rng.randrange(len(ss))
+                parts.extend(ss[a : a + rng.randint(4, 14)])
+            toks = " ".join(parts).split()
+            for _ in range(len(toks) // 10):
+                toks[rng.randrange(len(toks))] = rng.choice(vocab)
+            title = " ".join(rng.choice(rows)["title"].split()[:6] + rng.sample(vocab, 3))
+            when = start + span * (k / n)
+            yield Item(f"s{k}", 10_000_000 + k, title, " ".join(toks), when, f"synthetic-{k % 500}")
+
+    return generate()
+
+
+def current_rss() -> int:
+    """Resident set size now, in bytes (Linux /proc; the peak from getrusage elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def cost(
     rows: list[dict[str, Any]], config: StoryConfig, *, window_size: int, measured: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     start = datetime(2021, 1, 1, tzinfo=UTC)
-    items = synthetic(rows, window_size + measured, start=start, span=config.window, seed=7)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    stream = synthetic(rows, window_size + measured, start=start, span=config.window, seed=7)
+    gc.collect()
+    rss0 = current_rss()
     index = StoryIndex(config=config)
-    t0 = time.perf_counter()
-    for it in items[:window_size]:
-        index.add(ArticleRecord(it.id, it.title, it.body, it.published, it.source))
-    fill = (time.perf_counter() - t0) * 1000 / window_size
+    fill_s = 0.0
+    for done in range(0, window_size, 1000):  # generated in chunks, outside the timing
+        chunk = [
+            ArticleRecord(it.id, it.title, it.body, it.published, it.source)
+            for it in islice(stream, min(1000, window_size - done))
+        ]
+        t0 = time.perf_counter()
+        for record in chunk:
+            index.add(record)
+        fill_s += time.perf_counter() - t0
+    fill = fill_s * 1000 / window_size
+    del chunk
+    gc.collect()
+    rss_window = current_rss() - rss0
+    parts = index.memory()
+    records = [ArticleRecord(it.id, it.title, it.body, it.published, it.source) for it in stream]
     times = []
     cpu0 = time.process_time()
-    for it in items[window_size:]:
+    for record in records:
         t = time.perf_counter()
-        index.add(ArticleRecord(it.id, it.title, it.body, it.published, it.source))
+        index.add(record)
         times.append((time.perf_counter() - t) * 1000)
     cpu = (time.process_time() - cpu0) * 1000 / measured
     t = time.perf_counter()
-    pruned = index.prune(before=items[window_size].published)
+    pruned = index.prune(before=records[0].published)
     prune_ms = (time.perf_counter() - t) * 1000
     times.sort()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    fixed = parts.pop("stoplist")
     return {
         "window": len(index) + pruned,
         "cpu_ms": cpu,
@@ -304,7 +335,11 @@ def cost(
         "prune_ms": prune_ms,
         "pruned": pruned,
         "peak_rss_mb": rss / 1024,
-        "rss_growth_mb": (rss - rss0) / 1024,
+        "rss_window_mb": rss_window / 2**20,
+        "rss_bytes_per_article": rss_window / window_size,
+        "bytes_per_article": sum(parts.values()) / window_size,
+        "parts": {k: v / window_size for k, v in parts.items()},
+        "fixed_mb": fixed / 2**20,
     }
 
 
@@ -342,11 +377,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cost with {c['window']:,} articles in the window: add() CPU {c['cpu_ms']:.3f} ms/article; "
           f"wall mean {c['mean_ms']:.3f} ms, "
           f"p50 {c['p50_ms']:.3f} ms, p99 {c['p99_ms']:.3f} ms (fill {c['fill_ms']:.3f} ms/article); "
-          f"prune of {c['pruned']:,} took {c['prune_ms']:.0f} ms; peak RSS {c['peak_rss_mb']:.0f} MB "
-          f"(+{c['rss_growth_mb']:.0f} MB for the window)")
+          f"prune of {c['pruned']:,} took {c['prune_ms']:.0f} ms; peak RSS {c['peak_rss_mb']:.0f} MB")
+    print(f"memory of the window: {c['bytes_per_article']:,.0f} bytes/article in the index's arrays ("
+          + ", ".join(f"{k} {v:,.0f}" for k, v in c["parts"].items())
+          + f"), plus the fixed stop-list sketch {c['fixed_mb']:.0f} MB; RSS grew "
+          f"{c['rss_window_mb']:.0f} MB filling it = {c['rss_bytes_per_article']:,.0f} bytes/article "
+          f"(bounded text caches and the stop-list included)")
     result = {"bench": "stories", **{k: round(v, 4) for k, v in ours.items()},
               "ms_per_article": round(c["cpu_ms"], 4), "wall_ms_per_article": round(c["mean_ms"], 4),
-              "window_articles": c["window"],
+              "window_articles": c["window"], "bytes_per_article": round(c["bytes_per_article"]),
+              "rss_bytes_per_article": round(c["rss_bytes_per_article"]),
               "peak_rss_mb": round(c["peak_rss_mb"]), "baseline": {k: round(v, 4) for k, v in base.items()}}
     print(json.dumps(result))
     return 0

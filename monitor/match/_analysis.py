@@ -20,13 +20,14 @@ import numpy as np
 
 from monitor.match._ast import CaseTerm, Key, Near, Or, Phrase, Prefix, Query, Term
 from monitor.match._fold import OffsetMap, clean, non_ascii, replace_non_ascii
-from monitor.match._sentences import ender_marks, sentence_bounds
+from monitor.match._sentences import Boundaries, boundaries, sentence_bounds
 
 __all__ = ["FieldText", "Span", "near_spans"]
 
 Span = tuple[int, int]  # first and last word position, inclusive
 _NONE: list[int] = []
-_SCANS = 6  # words looked up one scan at a time before all positions are indexed in one pass
+_SCANS = 32  # words looked up one at a time (a few us each) before all are indexed in one pass (~120 us)
+_FEW = 40  # tokens of a field short enough to scan as a list (a title)
 _SEARCHES = 8  # phrases checked by substring search before the set of adjacent pairs is built
 _FINDS = 24  # first occurrences looked up one str.find at a time before all are indexed in one pass
 _second = itemgetter(1)
@@ -37,11 +38,10 @@ class FieldText:
 
     __slots__ = (
         "_bigrams",
+        "_bounds",
         "_cases",
         "_chars",
-        "_checked",
         "_distinct",
-        "_enders",
         "_finds",
         "_first_starts",
         "_firsts",
@@ -75,8 +75,7 @@ class FieldText:
         self._prefixes: dict[str, list[int]] = {}
         self._offsets: list[int] | None = None
         self._padded: str | None = None
-        self._enders: list[int] | None = None
-        self._checked: dict[int, int] = {}  # sentence boundary checks (``sentence_bounds``)
+        self._bounds: Boundaries | None = None
         self._map: OffsetMap | None = None
         self._distinct: list[str] | None = None
 
@@ -110,7 +109,12 @@ class FieldText:
 
     # positions ----------------------------------------------------------------------------------------
     def positions(self, word: str) -> list[int]:
-        """Word positions of ``word``: scanned per word for the first few words, then all indexed."""
+        """Word positions of ``word``, found per word for the first ``_SCANS`` words, then all indexed.
+
+        Per word: ``str.find`` of " word" in ``padded()`` (contiguous text, where scanning the token
+        list compares string objects scattered in memory, several times slower) and, for each
+        occurrence, its word number by bisection in ``_starts()``.
+        """
         positions = self._positions
         found = positions.get(word)
         if found is not None:
@@ -118,16 +122,25 @@ class FieldText:
         if self._indexed:
             return _NONE
         if len(positions) < _SCANS:
-            found = []
+            found = positions[word] = []
             tokens = self.tokens
-            i = -1
-            try:
-                while True:
-                    i = tokens.index(word, i + 1)
-                    found.append(i)
-            except ValueError:
-                positions[word] = found
-                return found
+            if len(tokens) <= _FEW:  # a title: scanning its few tokens beats any set-up
+                i = -1
+                try:
+                    while True:
+                        i = tokens.index(word, i + 1)
+                        found.append(i)
+                except ValueError:
+                    return found
+            padded, starts = self.padded(), self._starts()
+            needle = " " + word
+            after = len(needle)
+            at = padded.find(needle)
+            while at >= 0:
+                if padded[at + after] == " ":  # not a longer word starting so
+                    found.append(bisect_left(starts, at))
+                at = padded.find(needle, at + after)
+            return found
         positions.clear()
         get = positions.get
         for i, token in enumerate(self.tokens):
@@ -167,9 +180,14 @@ class FieldText:
 
     # original text ------------------------------------------------------------------------------------
     def _starts(self) -> list[int]:
-        """Folded start offset of every word: where a non-space follows a space (vectorised)."""
+        """Folded start offset of every word: where a non-space follows a space (vectorised, on one
+        byte per character when the folded text is ASCII, as it nearly always is)."""
         if self._offsets is None:
-            chars = np.frombuffer(self.cleaned.encode("utf-32-le"), dtype=np.uint32)  # one per character
+            cleaned = self.cleaned
+            if cleaned.isascii():
+                chars = np.frombuffer(cleaned.encode("ascii"), dtype=np.uint8)
+            else:
+                chars = np.frombuffer(cleaned.encode("utf-32-le"), dtype=np.uint32)  # one per character
             word = chars != 32
             first = word.copy()
             first[1:] &= ~word[:-1]
@@ -202,42 +220,50 @@ class FieldText:
     def first_word(self, word: str) -> tuple[int, int] | None:
         """Folded offsets of the first occurrence of a word (``None`` if absent).
 
-        In ``padded()`` every word stands between spaces, so one ``str.find`` of " word " answers. An
-        article with many hits asks for many words; after ``_FINDS`` of them, one dict of every word's
-        first offset (built by C-level calls, reversed so that the first occurrence is the one kept)
-        answers the rest.
+        In ``padded()`` every word stands between spaces: a ``str.find`` of " word" (whose last letter,
+        unlike a space, is rare enough for the search to skip ahead) and a check of the character after
+        it answer. An article with many hits asks for many words; after ``_FINDS`` of them, one dict of
+        every word's first offset (built by C-level calls, reversed so that the first occurrence is the
+        one kept) answers the rest.
         """
         firsts = self._first_starts
         if firsts is None:
             self._finds += 1
             if self._finds <= _FINDS:
-                at = self.padded().find(" " + word + " ")
+                padded = self.padded()
+                needle = " " + word
+                at = padded.find(needle)
+                while at >= 0 and padded[at + len(needle)] != " ":  # a longer word starting so
+                    at = padded.find(needle, at + 1)
                 return None if at < 0 else (at, at + len(word))
             starts = self._starts()
             firsts = self._first_starts = dict(zip(reversed(self.tokens), reversed(starts), strict=True))
         start = firsts.get(word)
         return None if start is None else (start, start + len(word))
 
-    def first_occurrence(self, node: Term | Phrase | Prefix) -> tuple[int, int] | None:
-        """Folded offsets of the first occurrence of a plain literal, by substring search (cached).
+    def first_phrase(self, words: tuple[str, ...]) -> tuple[int, int] | None:
+        """Folded offsets of the first occurrence of words in a row (the first of ``_occurrences``,
+        which needs neither the word offsets nor ``joined()``)."""
+        return next(_occurrences(self.padded(), words), None)
 
-        A word is one ``first_word``; a prefix one ``str.find`` of " stem" in ``padded()``; a phrase the
-        first of ``_occurrences`` (its first word found between spaces, the next ones compared in place),
-        which needs neither the word offsets (``_starts``) nor ``joined()``.
-        """
+    def first_prefix(self, stem: str) -> tuple[int, int] | None:
+        """Folded offsets of the first word starting with ``stem``: one ``str.find`` in ``padded()``."""
+        padded = self.padded()
+        at = padded.find(" " + stem)
+        return None if at < 0 else (at, padded.find(" ", at + 1) - 1)
+
+    def first_occurrence(self, node: Term | Phrase | Prefix) -> tuple[int, int] | None:
+        """Folded offsets of the first occurrence of a plain literal (cached)."""
         key = node.key
         if key in self._firsts:
             return self._firsts[key]
-        found: tuple[int, int] | None = None
+        found: tuple[int, int] | None
         if isinstance(node, Prefix):
-            padded = self.padded()
-            at = padded.find(" " + node.stem)
-            if at >= 0:
-                found = (at, padded.find(" ", at + 1) - 1)
+            found = self.first_prefix(node.stem)
         elif isinstance(node, Term):
             found = self.first_word(node.word)
         else:
-            found = next(_occurrences(self.padded(), node.words), None)
+            found = self.first_phrase(node.words)
         self._firsts[key] = found
         return found
 
@@ -269,21 +295,31 @@ class FieldText:
         return begin, max(begin, len(self.text.rstrip())), False, False
 
     def sentence(self, start: int, end: int) -> tuple[int, int, bool, bool]:
-        """Bounds of the sentence around original ``start..end`` (see ``sentence_bounds``).
-
-        The candidate boundaries are listed once per text and each is checked at most once; the
-        answer depends on the range alone (no cache of sentences found before: one that a phrase
-        across a full stop made would have swallowed the next word located in either sentence).
-        """
-        if self._enders is None:
-            self._enders = ender_marks(self.text)
-        return sentence_bounds(self.text, start, end, self._enders, self._checked)
+        """Bounds of the sentence around original ``start..end`` (see ``sentence_bounds``); the
+        sentence boundaries of the text are listed on the first call."""
+        if self._bounds is None:
+            self._bounds = boundaries(self.text)
+        return sentence_bounds(self.text, start, end, self._bounds)
 
     def original_word(self, i: int) -> str:
         start, end = self.original_span(i, i)
         return unicodedata.normalize("NFKC", self.text[start:end])
 
     # spans of span nodes ------------------------------------------------------------------------------
+    def has_near(self, node: Near) -> bool:
+        """Whether ``spans(node)`` is not empty. Two words (the usual NEAR) are checked without the
+        second word's positions: the tokens within the distance of each occurrence of the first."""
+        left, right = node.left, node.right
+        if type(left) is not Term or type(right) is not Term:
+            return bool(self.spans(node))
+        word, distance, tokens = right.word, node.distance, self.tokens
+        for i in self.positions(left.word):
+            if word in tokens[i + 1 : i + 1 + distance]:
+                return True
+            if not node.ordered and word in tokens[max(0, i - distance) : i]:
+                return True
+        return False
+
     def spans(self, node: Query) -> list[Span]:
         """Sorted word ranges where a span node (term, phrase, prefix, cs, OR, NEAR) occurs."""
         if isinstance(node, Term):

@@ -216,41 +216,18 @@ class Engine:
         """The watchlists that match ``doc``, each with its snippet, ordered by watchlist id."""
         view = self.analyse(doc)
         candidates = self.candidates(view)
-        matched = self.evaluate(view, candidates)
+        hits = self.hits(view, candidates)
         self._documents += 1
         self._candidates += len(candidates)
-        self._hits += len(matched)
+        self._hits += len(hits)
         self._last_candidates = len(candidates)
-        self._last_hits = len(matched)
-        return self.hits(view, matched)
+        self._last_hits = len(hits)
+        return hits
 
-    def evaluate(self, view: DocView, candidates: list[int]) -> list[int]:
-        """The candidates whose query holds (exact evaluation), in the order given."""
-        tests, keys = self._tests, view.any
-        issuperset, isdisjoint = keys.issuperset, keys.isdisjoint
-        matched = []
-        for n in candidates:
-            test = tests[n]
-            if type(test) is tuple:  # a KeyTest, inline: no Python call per candidate
-                must, must_not, groups = test
-                if issuperset(must) and isdisjoint(must_not):
-                    for group in groups:
-                        if isdisjoint(group):
-                            break
-                    else:
-                        matched.append(n)
-            elif test(view):  # type: ignore[operator]
-                matched.append(n)
-        return matched
-
-    def hits(self, view: DocView, matched: list[int]) -> list[WatchlistHit]:
-        """The hit of each matched watchlist: the sentence(s) its literals were found in, with spans.
-
-        A watchlist's plan (compiled on its first hit) names the literals its snippet shows; each
-        literal is found and its sentence located once per article, and watchlists showing the same
-        literals share one snippet (``_hits``).
-        """
-        return article_hits(view, matched, self._plans, self._ids, self._compile_plan)
+    def hits(self, view: DocView, candidates: list[int]) -> list[WatchlistHit]:
+        """The candidates whose query holds (exact evaluation), each with the sentence(s) its literals
+        were found in and their spans (``_hits``: one pass that evaluates and builds the hits)."""
+        return article_hits(view, candidates, self._tests, self._plans, self._ids, self._compile_plan)
 
     def _compile_plan(self, n: int) -> Plan:
         return compile_plan(self._entries[n].compiled.query, self._intern)

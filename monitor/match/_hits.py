@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from monitor.core import Span, WatchlistHit
-from monitor.match._ast import Term
+from monitor.match._ast import Key, Term
+from monitor.match._compile import KeyTest, Matcher
 from monitor.match._snippet import Located, Part, locate, shown
 from monitor.match._view import DocView
 from monitor.match._witness import Plan, Ref, ref_ranges, resolve
@@ -60,21 +61,51 @@ def make_hit(watchlist_id: int, snippet: str, spans: tuple[Span, ...]) -> Watchl
 
 def article_hits(
     view: DocView,
-    matched: Sequence[int],
+    candidates: Sequence[int],
+    tests: Sequence[KeyTest | Matcher],
     plans: list[Plan | None],
     ids: Sequence[int],
     compile_plan: Callable[[int], Plan],
 ) -> list[WatchlistHit]:
-    """The hit of each matched watchlist (internal numbers ``matched``; ``ids`` maps them to watchlist
-    ids); ``plans`` are the watchlists' plans, compiled by ``compile_plan`` on a first hit."""
+    """The hits of the candidates (internal numbers, sorted) whose test holds; ``ids`` maps internal
+    numbers to watchlist ids.
+
+    A ``KeyTest`` (most tests) is evaluated inline with set methods and names what its hit shows: its
+    ``must`` keys and the first key present of each group, exactly what the tree walk (``witness``)
+    shows for such a query, found while checking the groups. Other tests are closures, and their
+    watchlists have a plan (``plans``, compiled by ``compile_plan`` on a first hit) that gives refs.
+    """
     hits: list[WatchlistHit] = []
-    made: dict[tuple[Ref, ...], tuple[str, tuple[Span, ...]]] = {}
-    located: dict[Ref, list[Located]] = {}
-    for n in matched:
-        plan = plans[n]
-        if plan is None:
-            plan = plans[n] = compile_plan(n)
-        refs: tuple[Ref, ...] = plan if type(plan) is tuple else resolve(plan, view)  # type: ignore[assignment]
+    made: dict[tuple[Key | Ref, ...], tuple[str, tuple[Span, ...]]] = {}
+    located: dict[Key | Ref, list[Located]] = {}
+    keys = view.any
+    issuperset, isdisjoint = keys.issuperset, keys.isdisjoint
+    refs: tuple[Key | Ref, ...]
+    for n in candidates:
+        test = tests[n]
+        if isinstance(test, tuple):
+            refs, absent, groups = test
+            if not issuperset(refs) or not isdisjoint(absent):
+                continue
+            if groups:
+                chosen: list[Key | Ref] = list(refs)
+                for group in groups:
+                    for key in group:
+                        if key in keys:
+                            chosen.append(key)
+                            break
+                    else:  # no key of the group is present
+                        break
+                if len(chosen) != len(refs) + len(groups):
+                    continue
+                refs = tuple(chosen)
+        elif test(view):
+            plan = plans[n]
+            if plan is None:
+                plan = plans[n] = compile_plan(n)
+            refs = resolve(plan, view)
+        else:
+            continue
         made_for = made.get(refs)
         if made_for is None:
             if len(refs) == 1:
@@ -97,25 +128,37 @@ def article_hits(
     return hits
 
 
-def _locate(view: DocView, ref: Ref) -> list[Located]:
-    """The located witness ranges of one literal; a plain word anywhere takes an inline path."""
-    node = ref.node
-    if type(node) is not Term or node.field != "any":
-        return [locate(view, r) for r in ref_ranges(ref, view)]
-    word = node.word
-    if word in view.title_keys:
-        title = view.title
-        first = title.first_word(word)
-        if first is None:  # pragma: no cover - the title's words contain it
-            return []
+def _locate(view: DocView, ref: Key | Ref) -> list[Located]:
+    """The located witness ranges of a key (a literal in any field) or a ``Ref``: as ``leaf_ranges``
+    and ``locate`` find them, inline for keys (the sets of the view say whether the title has it)."""
+    title, body = view.title, view.body
+    first: tuple[int, int] | None
+    if isinstance(ref, Ref):
+        node = ref.node
+        if type(node) is not Term or node.field != "any":
+            return [locate(view, r) for r in ref_ranges(ref, view)]
+        ref = node.word
+    if isinstance(ref, tuple):
+        field = title if ref in view.title_pairs else body
+        first = field.first_phrase(ref)
+    elif ref[-1] == "*":
+        field = title
+        first = title.first_prefix(ref[:-1])
+        if first is None:
+            field = body
+            first = body.first_prefix(ref[:-1])
+    elif ":" in ref:
+        return []  # a filter shows nothing
+    else:
+        field = title if ref in view.title_keys else body
+        first = field.first_word(ref)
+    if first is None:  # pragma: no cover - a key of the view is in one of its fields
+        return []
+    if field is title:
         part = view.title_part
         if part is None:
             part = view.title_part = ("title", *title.whole())
         return [(part, *title.original(*first))]
-    body = view.body
-    first = body.first_word(word)
-    if first is None:
-        return []
     start, end = body.original(*first)
     return [(("body", *body.sentence(start, end)), start, end)]
 

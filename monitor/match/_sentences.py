@@ -7,9 +7,10 @@ microseconds; a full sentence segmenter would cost more per article than matchin
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 
-__all__ = ["ender_marks", "sentence_bounds"]
+__all__ = ["Boundaries", "boundaries", "ender_marks", "plain_boundaries", "sentence_bounds"]
 
 _REACH = 400  # how far a sentence boundary is looked for
 _LONG = 400  # a longer "sentence" is cut to the matched words plus context
@@ -105,11 +106,7 @@ def _next_sentence(text: str, p: int) -> int:
 
 
 def ender_marks(text: str) -> list[int]:
-    """Offsets of every character that may end a sentence, sorted.
-
-    ``str.find`` loops (one per character present in the text) cost a fraction of a regex scan (and
-    less than splitting the text, or a numpy pass over its code points).
-    """
+    """Offsets of every character that may end a sentence, sorted."""
     marks: list[int] = []
     for c in _ENDERS:
         i = text.find(c)
@@ -120,34 +117,86 @@ def ender_marks(text: str) -> list[int]:
     return marks
 
 
+# The boundaries of a text: for each mark that ends a sentence (sorted), ``mark << _SHIFT | after``
+# where ``after`` is where the next sentence starts. One int per boundary sorts and bisects at C speed.
+Boundaries = list[int]
+_SHIFT = 32
+_AFTER = (1 << _SHIFT) - 1
+
+_E = _ENDERS  # for character classes (no character in it needs escaping there)
+_RARE = "!?…。！？"  # the enders other than the dot and the line break
+# A full stop: a dot that starts its run of enders, with nothing but line breaks after it in the run,
+# then closers and whitespace (or the end). Possessive: a run is never cut short.
+_FULL_STOP = re.compile(rf"\.(?<![{_E}]\.)\n*+(?![{_E}])[\"'”’»)\]]*+(?:\s++|\Z)")
+_DOT_IN_RUN = re.compile(rf"\.(?:(?<=[{_E}]\.)|(?=\n*+[{_RARE}.]))")  # the other dots of runs
+# A line break always ends a sentence; the next one starts after the blanks (the empty group's offset).
+_NEWLINE = re.compile(r"\n(?=\s*+())")
+_LETTERS = re.compile(r"[^\W\d_]+\Z")  # the letters just before a dot (searched up to the dot)
+_ENDINGS = frozenset(a[-2:] for a in _ABBREVIATIONS)  # a word not ending so is no abbreviation
+
+
+def plain_boundaries(text: str) -> Boundaries:
+    """``boundaries`` by the definition: ``_next_sentence`` at every mark (the tests' reference)."""
+    return [p << _SHIFT | q for p in ender_marks(text) if (q := _next_sentence(text, p)) >= 0]
+
+
+def boundaries(text: str) -> Boundaries:
+    """The marks of ``text`` that end a sentence and where each next sentence starts, as
+    ``plain_boundaries`` gives them.
+
+    An article with many hits locates sentences all over its text, and checking each of its hundred
+    marks in Python (``_next_sentence``) cost more than the rest of its snippets. Here regexes led by a
+    literal (C-level searches, unlike a character class, which ``re`` scans a character at a time) do
+    most of it: full stops whose shape ends a sentence (Python only checks the case of the next word
+    and, after a short word, the abbreviations), line breaks (always a boundary); the rare other marks
+    (? ! …, runs such as "..." or ".\n") go through ``_next_sentence``.
+    """
+    n = len(text)
+    found = [m.start() << _SHIFT | m.start(1) for m in _NEWLINE.finditer(text)]
+    for m in _FULL_STOP.finditer(text):
+        p, after = m.span()
+        if after < n and text[after].islower():
+            continue
+        if p and (c := text[p - 1]).isalnum() and not c.isdecimal():  # a letter ([^\W\d_]) before
+            if p == 1 or not ((c := text[p - 2]).isalnum() and not c.isdecimal()):
+                continue  # a single letter: "U.S.", "J. Smith"
+            if text[p - 2 : p].lower() in _ENDINGS:  # perhaps an abbreviation: "Mr.", "Gen."
+                letters = _LETTERS.search(text, max(0, p - _LONGEST_ABBREVIATION - 1), p)
+                if letters is not None and letters.group().lower() in _ABBREVIATIONS:
+                    continue
+        found.append(p << _SHIFT | after)
+    rare = [m.start() for m in _DOT_IN_RUN.finditer(text)]
+    for c in _RARE:
+        i = text.find(c)
+        while i >= 0:
+            rare.append(i)
+            i = text.find(c, i + 1)
+    for p in rare:
+        after = _next_sentence(text, p)
+        if after >= 0:
+            found.append(p << _SHIFT | after)
+    found.sort()
+    return found
+
+
 def sentence_bounds(
-    text: str, start: int, end: int, marks: list[int] | None = None, checked: dict[int, int] | None = None
+    text: str, start: int, end: int, known: Boundaries | None = None
 ) -> tuple[int, int, bool, bool]:
     """The sentence around ``text[start:end]``: (begin, end, cut at begin, cut at end).
 
-    ``marks`` are the candidate boundaries (``ender_marks``); the nearest ones on each side, within
-    ``_REACH`` characters, are checked by ``_next_sentence``. A sentence longer than ``_LONG`` is cut to
-    the matched words with ``_CONTEXT`` characters around them. ``checked`` remembers the checks of a
-    text: the hits of one article locate many sentences, and the mark that ends one begins the next.
+    The nearest boundaries on each side (``known``: ``boundaries(text)``, listed once per text), within
+    ``_REACH`` characters, delimit it; a boundary inside the range (a phrase across a full stop) does
+    not count. A sentence longer than ``_LONG`` is cut to the matched words with ``_CONTEXT`` characters
+    around them.
     """
-    if marks is None:
-        marks = ender_marks(text)
-    if checked is None:
-        checked = {}
+    codes = boundaries(text) if known is None else known
     n = len(text)
     lo = start - _REACH if start > _REACH else 0
     begin = -1
-    first = bisect_left(marks, start)  # the first mark at or after the start
-    k = first - 1
-    while k >= 0:
-        p = marks[k]
-        if p < lo:
-            break
-        after = checked.get(p)
-        if after is None:
-            after = checked[p] = _next_sentence(text, p)
-        if 0 <= after <= start:
-            begin = after
+    k = bisect_left(codes, start << _SHIFT) - 1  # the last boundary before the start
+    while k >= 0 and codes[k] >> _SHIFT >= lo:
+        if codes[k] & _AFTER <= start:
+            begin = codes[k] & _AFTER
             break
         k -= 1
     cut_begin = begin < 0 and lo > 0
@@ -157,23 +206,11 @@ def sentence_bounds(
     if stop > n:
         stop = n
     finish = -1
-    k = first
-    last = len(marks)
-    while k < last and marks[k] < end:  # marks inside the range (a phrase across a full stop)
-        k += 1
-    while k < last:
-        p = marks[k]
-        if p >= stop:
-            break
-        after = checked.get(p)
-        if after is None:
-            after = checked[p] = _next_sentence(text, p)
-        if after >= 0:
-            finish = p + 1
-            while finish < n and text[finish] in _TRAILING:
-                finish += 1
-            break
-        k += 1
+    k = bisect_left(codes, end << _SHIFT)  # the first boundary at or after the end
+    if k < len(codes) and codes[k] >> _SHIFT < stop:
+        finish = (codes[k] >> _SHIFT) + 1
+        while finish < n and text[finish] in _TRAILING:
+            finish += 1
     cut_end = finish < 0 and stop < n
     if finish < 0:
         finish = stop

@@ -108,6 +108,7 @@ class DocView:
         "refs",
         "title",
         "title_keys",
+        "title_pairs",
         "title_part",
         "witnesses",
     )
@@ -123,8 +124,10 @@ class DocView:
         found: set[Key] = set(chain.from_iterable(map(_first, given)))
         ids = list(chain.from_iterable(map(_second, given)))
         others: set[Key] = set(filter_keys(doc))
+        self.title_pairs: frozenset[Key] = frozenset()
         if lookup.pairs:
-            others.update(lookup.pairs.intersection(pairwise(title.tokens)))
+            self.title_pairs = lookup.pairs.intersection(pairwise(title.tokens))
+            others.update(self.title_pairs)
             others.update(lookup.pairs.intersection(pairwise(body.tokens)))
         if others:
             found |= others
@@ -176,4 +179,4 @@ class DocView:
     def has_spans(self, node: CaseTerm | Near) -> bool:
         if isinstance(node, CaseTerm):
             return any(f.case_ranges(node) for f in self.fields(node.field))
-        return any(f.spans(node) for f in self.fields(node.field))
+        return any(f.has_near(node) for f in self.fields(node.field))

@@ -30,6 +30,7 @@ __all__ = [
     "compile_plan",
     "holds",
     "interner",
+    "leaf_ranges",
     "ref_ranges",
     "resolve",
     "witness",
@@ -156,7 +157,7 @@ def ref_ranges(ref: Ref, view: DocView) -> Witness:
     found = view.refs.get(ref)
     if found is None:
         node = ref.node
-        found = _near_witness(node, view) if isinstance(node, Near) else _leaf_ranges(node, view)
+        found = _near_witness(node, view) if isinstance(node, Near) else leaf_ranges(node, view)
         view.refs[ref] = found
     return found
 
@@ -206,11 +207,11 @@ def _leaf_witness(node: Term | Phrase | Prefix | CaseTerm, view: DocView) -> Wit
     cache = view.witnesses
     found = cache.get(cache_key)
     if found is None:
-        found = cache[cache_key] = _leaf_ranges(node, view)
+        found = cache[cache_key] = leaf_ranges(node, view)
     return found
 
 
-def _leaf_ranges(node: Term | Phrase | Prefix | CaseTerm, view: DocView) -> Witness:
+def leaf_ranges(node: Term | Phrase | Prefix | CaseTerm, view: DocView) -> Witness:
     """First occurrence of a literal, title before body."""
     if type(node) is Term:  # most literals: the title's word set says which field to look in
         word, field = node.word, node.field

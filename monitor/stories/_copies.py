@@ -4,24 +4,46 @@ Three ways in, cheapest first: the exact body (hash of the token sequence), exac
 index holding each article's lead sentences and a hash-chosen sample of the others) and LSH over the
 MinHash signature. Candidates are ranked by the number of bands and sentences they share; the best few
 are checked with the estimated Jaccard similarity and the exact sentence containment.
+
+The three tables map a hash to article rows (:class:`Multimap`, about 12 bytes an entry instead of a
+dict's 100). Deletion is lazy: rows of pruned articles are skipped when read and dropped at the next
+merge. The body table holds only the article that owns a body hash (the first one indexed while no
+live article owned it), as the first version's ``dict.setdefault`` did.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
-from monitor.stories._minhash import U32, Buckets, LshTable, bucket_add, bucket_remove, bucket_vote, jaccard
+from monitor.stories._minhash import U32, LshBands
+from monitor.stories._multimap import Multimap
 from monitor.stories._text import U64
 from monitor.stories._types import StoryConfig
 
+I64 = npt.NDArray[np.int64]
+Rows = Callable[[], npt.NDArray[np.bool_]]
+
 
 class CopyIndex:
-    def __init__(self, config: StoryConfig) -> None:
+    def __init__(self, config: StoryConfig, alive: Rows) -> None:
+        """``alive()`` returns the article table's current ``alive`` column."""
         self.config = config
-        self.lsh = LshTable(bands=config.lsh_bands, rows=config.lsh_rows)
-        self._sentences: Buckets = {}
-        self._bodies: dict[int, int] = {}
+        self.lsh = LshBands(bands=config.lsh_bands, rows=config.lsh_rows)
+        self._alive = alive
+
+        def keep(rows: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+            return np.asarray(alive()[rows], dtype=np.bool_)
+
+        self._bands = Multimap(keep=keep, pending_limit=1 << 15)
+        self._sentences = Multimap(keep=keep, pending_limit=1 << 15)
+        self._bodies = Multimap(keep=keep)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bands.nbytes + self._sentences.nbytes + self._bodies.nbytes
 
     def sampled(self, ordered: U64) -> U64:
         """The sentence hashes to index: the lead, and those whose hash value picks them.
@@ -35,60 +57,77 @@ class CopyIndex:
         return np.array(list(dict.fromkeys([*lead, *sample])), dtype=np.uint64)
 
     def same_body(self, body_hash: int) -> int | None:
-        return self._bodies.get(body_hash)
+        """The row owning this exact body, if it is still alive."""
+        alive = self._alive()
+        for row in self._bodies.get(body_hash):
+            if alive[row]:
+                return row
+        return None
 
-    def candidates(self, lsh_keys: list[int], sents: U64) -> list[int]:
-        """Article ids sharing LSH bands or indexed sentences, most shared first (at most
-        ``copy_max_candidates``)."""
+    def candidates(self, band_keys: U64, sents: U64, ids: I64) -> list[int]:
+        """Rows sharing LSH bands or indexed sentences, most shared first, then lowest article id (at
+        most ``copy_max_candidates``). Counted in Python: there are rarely more than a few dozen."""
+        _, by_band = self._bands.find(band_keys)
+        _, by_sentence = self._sentences.find(sents)
+        alive = self._alive()
         votes: dict[int, int] = {}
-        self.lsh.vote(lsh_keys, votes)
-        bucket_vote(self._sentences, sents.tolist(), votes)
-        ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [article_id for article_id, _ in ranked[: self.config.copy_max_candidates]]
+        for row in [*by_band.tolist(), *by_sentence.tolist()]:
+            if alive[row]:
+                votes[row] = votes.get(row, 0) + 1
+        if not votes:
+            return []
+        rows = list(votes)
+        keys = zip((-votes[r] for r in rows), ids[rows].tolist(), rows, strict=True)
+        return [row for _, _, row in sorted(keys)[: self.config.copy_max_candidates]]
 
-    def insert(self, article_id: int, lsh_keys: list[int], indexed: U64, body_hash: int) -> None:
-        self.lsh.insert(article_id, lsh_keys)
-        for h in indexed.tolist():
-            bucket_add(self._sentences, h, article_id)
-        self._bodies.setdefault(body_hash, article_id)
+    def insert(self, row: int, band_keys: U64, indexed: U64, body_hash: int) -> None:
+        self._bands.add_keys(band_keys.tolist(), row)
+        self._sentences.add_keys(indexed.tolist(), row)
+        if self.same_body(body_hash) is None:
+            self._bodies.add(body_hash, row)
 
-    def remove(self, article_id: int, sig: U32, indexed: U64, body_hash: int) -> None:
-        self.lsh.remove(article_id, self.lsh.keys(sig))
-        for h in indexed.tolist():
-            bucket_remove(self._sentences, h, article_id)
-        if self._bodies.get(body_hash) == article_id:
-            del self._bodies[body_hash]
+    def bulk(self, band_keys: U64, indexed: U64, indexed_rows: I64, bodies: U64) -> None:
+        """Index rows 0..n-1 at once (reading a state file); ``band_keys`` has one row per article.
+        The first article of each body hash owns it, as when they are inserted in order."""
+        n, bands = band_keys.shape
+        self._bands.bulk(band_keys.reshape(-1), np.repeat(np.arange(n), bands))
+        self._sentences.bulk(indexed, indexed_rows)
+        _, first = np.unique(bodies, return_index=True)
+        self._bodies.bulk(bodies[first], first)
 
+    def remap(self, mapping: I64) -> None:
+        for table in (self._bands, self._sentences, self._bodies):
+            table.remap(mapping)
 
-def copy_score(
-    config: StoryConfig, sig: U32, sents: U64, other_sig: U32, other_sents: U64
-) -> tuple[bool, float]:
-    """(is it a copy, score): Jaccard estimate, or sentence containment when that decides.
-
-    The containment test catches trimmed copies, whose Jaccard similarity falls with the cut while
-    every remaining sentence is still found in the original.
-    """
-    score = jaccard(sig, other_sig)
-    is_copy = score >= config.copy_threshold
-    if len(sents) and len(other_sents):
-        shared = len(np.intersect1d(sents, other_sents, assume_unique=True))
-        containment = shared / min(len(sents), len(other_sents))
-        if shared >= config.copy_min_shared_sentences and containment >= config.copy_containment:
-            return True, max(score, containment)
-    return is_copy, score
+    def indexed(self, rows: I64) -> tuple[U64, I64]:
+        """The indexed sentence hashes of ``rows`` (for the state file): flat, and offsets into it."""
+        keys, vals = self._sentences.items()
+        where = np.full(int(rows.max()) + 1 if len(rows) else 1, -1, dtype=np.int64)
+        where[rows] = np.arange(len(rows))
+        at = where[vals] if len(vals) else np.zeros(0, dtype=np.int64)
+        mine = at >= 0
+        at, keys = at[mine], keys[mine]
+        order = np.argsort(at, kind="stable")
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(at, minlength=len(rows)), out=offsets[1:])
+        return keys[order], offsets
 
 
 def copy_scores(
-    config: StoryConfig, sig: U32, sents: U64, sigs: list[U32], other_sents: list[U64]
+    config: StoryConfig, sig: U32, sents: U64, sigs: U32, flat: U64, lens: I64
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
-    """:func:`copy_score` for many candidates in one vectorised pass: (is a copy, score) arrays."""
+    """(is a copy, score) for every candidate in one vectorised pass.
+
+    The score is the Jaccard estimate, or the sentence containment when that decides: the containment
+    test catches trimmed copies, whose Jaccard similarity falls with the cut while every remaining
+    sentence is still found in the original. ``sigs`` has one candidate per row; ``flat``/``lens`` are
+    their sorted, unique sentence hashes, one range after the other.
+    """
     n = len(sigs)
-    jac = np.count_nonzero(np.stack(sigs) == sig, axis=1) / len(sig)
+    jac = np.count_nonzero(sigs == sig, axis=1) / len(sig)
     is_copy = jac >= config.copy_threshold
     if not len(sents):
         return is_copy, jac
-    lens = np.fromiter(map(len, other_sents), dtype=np.int64, count=n)
-    flat = np.concatenate(other_sents)
     idx = np.searchsorted(sents, flat)
     idx[idx >= len(sents)] = 0
     found = (sents[idx] == flat).astype(np.float64)  # both sides are sorted and unique

@@ -4,24 +4,21 @@ Entities come from a capitalised-phrase extractor (no model can be downloaded he
 names its people, places and organisations with capitals): every capitalised word that is not a common
 sentence opener, plus adjacent pairs of them ("dmitry peskov"), so that "Peskov" alone still matches.
 Terms are the lower-cased words of the title and the first ``lede_words`` words of the body. Weights are
-IDF learned online from the stream (document frequencies over every article added so far).
+IDF learned online from the stream (document frequencies over every article added so far: _vocab.py).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
-from itertools import repeat
-from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+from monitor.stories._text import PrefixedHashes, words
 
-from monitor.stories._text import feature_hash, words
-
-# A capitalised word (possessive 's dropped), not glued to a preceding letter or digit.
-_CAP_WORD = re.compile(r"(?<![\w'-])((?:[A-Z]\.){2,}|[A-Z][A-Za-z-]*[A-Za-z]|[A-Z]{2,})(?:'s)?(?![\w-])")
+# A capitalised word (possessive 's dropped), not glued to a preceding letter or digit. Written to start
+# with its capital (the "not glued" check is a look-behind after it) so that the regex engine can skip
+# to the next capital instead of trying every position: the same matches as
+# (?<![\w'-])((?:[A-Z]\.){2,}|[A-Z][A-Za-z-]*[A-Za-z]|[A-Z]{2,})(?:'s)?(?![\w-]), three times faster.
+_CAP_WORD = re.compile(r"([A-Z](?<![\w'-][A-Z])(?:\.(?:[A-Z]\.)+|[A-Za-z-]*[A-Za-z]|[A-Z]+))(?:'s)?(?![\w-])")
 
 # Capitalised words that do not name anything: sentence openers, titles of address, calendar words.
 _NOT_NAMES_TEXT = (
@@ -58,7 +55,8 @@ def entity_counts(text: str) -> Counter[str]:
     keep pairs from spanning them); the regex does the scanning so that the Python loop only sees
     capitalised words (about one token in ten).
     """
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
+    get = counts.get
     prev_end = -2
     prev: str | None = None
     names = _NAMES
@@ -70,12 +68,13 @@ def entity_counts(text: str) -> Counter[str]:
         if name is None:
             prev = None
             continue
-        counts[name] += 1
+        counts[name] = get(name, 0) + 1
         start = m.start()
         if prev is not None and text[prev_end:start].isspace():
-            counts[prev + " " + name] += 1
+            pair = prev + " " + name
+            counts[pair] = get(pair, 0) + 1
         prev, prev_end = name, m.end()
-    return counts
+    return Counter(counts)
 
 
 def _name(raw: str) -> str | None:
@@ -127,55 +126,5 @@ def _stem(word: str) -> str:
     return word
 
 
-class DocumentFrequencies:
-    """Online document frequencies of feature hashes; IDF = log((N + 10) / (df + 1)).
-
-    The +10 keeps a young index from treating every feature as maximally rare.
-    """
-
-    def __init__(self, *, max_features: int = 1_000_000) -> None:
-        self.n_docs = 0
-        self.max_features = max_features
-        self._df: dict[int, int] = {}
-
-    def idf(self, feature: int) -> float:
-        return math.log((self.n_docs + 10) / (self._df.get(feature, 0) + 1))
-
-    def idfs(self, features: list[int]) -> npt.NDArray[np.float64]:
-        n = len(features)
-        df = np.fromiter(map(self._df.get, features, repeat(0, n)), dtype=np.float64, count=n)
-        return np.log((self.n_docs + 10) / (df + 1.0))
-
-    def df(self, feature: int) -> int:
-        return self._df.get(feature, 0)
-
-    def add(self, features: list[int]) -> None:
-        self.n_docs += 1
-        df = self._df
-        for f in features:
-            df[f] = df.get(f, 0) + 1
-        if len(df) > self.max_features:
-            self._compact()
-
-    def _compact(self) -> None:
-        """Forget features seen only once (most of any vocabulary): the table stays bounded in a
-        long-running daemon, and such a feature simply reads as unseen (a slightly higher IDF)."""
-        self._df = {f: n for f, n in self._df.items() if n > 1}
-
-    def to_state(self) -> dict[str, Any]:
-        return {"n_docs": self.n_docs, "df": self._df}
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.n_docs = int(state["n_docs"])
-        self._df = {int(k): int(v) for k, v in state["df"].items()}
-
-    def __len__(self) -> int:
-        return len(self._df)
-
-
-def entity_feature(name: str) -> int:
-    return feature_hash("e:" + name)
-
-
-def term_feature(term: str) -> int:
-    return feature_hash("t:" + term)
+entity_feature = PrefixedHashes("e:").__getitem__  # stable hash of "e:" + entity name
+term_feature = PrefixedHashes("t:").__getitem__  # stable hash of "t:" + term

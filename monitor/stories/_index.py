@@ -12,18 +12,22 @@
    article joins the story of the most similar one if the similarity reaches the threshold (single link),
    else it starts a story of its own.
 
-Stop-listed sentences are left out of both steps. Everything is keyed by article id; nothing is shared
-between instances, and an instance is not thread-safe (the daemon owns one).
+Stop-listed sentences are left out of both steps. Nothing is shared between instances, and an instance
+is not thread-safe (the daemon owns one).
+
+Storage is columnar (_window.py; docs/stories.md, *Memory*): articles and stories are rows of numpy
+columns, features ids of a vocabulary, the lookup tables sorted numpy arrays and the postings one int32
+arena, about 2 KB per article instead of the first version's 13 KB. The decisions are those of the
+first, object-per-article version, bit for bit (tests/stories/test_columnar.py).
 """
 
 from __future__ import annotations
 
-import heapq
-from array import array
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from os import PathLike
 from typing import Any, BinaryIO
 
@@ -31,55 +35,21 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.log import get_logger
-from monitor.stories._copies import CopyIndex, copy_scores
-from monitor.stories._features import (
-    DocumentFrequencies,
-    entity_counts,
-    entity_feature,
-    lede_terms,
-    term_feature,
-)
+from monitor.stories._copies import copy_scores
+from monitor.stories._features import entity_counts, entity_feature, lede_terms, term_feature
 from monitor.stories._minhash import U32, MinHasher
-from monitor.stories._similar import find_story
+from monitor.stories._similar import Query, find_story
 from monitor.stories._state import export_state, import_state
 from monitor.stories._stoplist import SentenceStoplist
-from monitor.stories._text import U64, analyse, sequence_hash, shingle_hashes
-from monitor.stories._types import (
-    ArticleRecord,
-    Assignment,
-    Story,
-    StoryConfig,
-    StoryMember,
-)
+from monitor.stories._table import ranges
+from monitor.stories._text import U64, analyse, sequence_hash, shingle_hashes, sorted_unique
+from monitor.stories._types import ArticleRecord, Assignment, Story, StoryConfig, StoryMember
+from monitor.stories._window import Window
 
 log = get_logger(__name__)
 F32 = npt.NDArray[np.float32]
-
-
-@dataclass(slots=True)
-class _Doc:
-    id: int
-    ts: float
-    published: datetime
-    source: str
-    story: int
-    copy_of: int | None
-    sig: U32
-    sents: U64  # sorted, non-stop-listed sentence hashes
-    indexed: U64  # the ones put in the sentence index (lead + hash-chosen sample)
-    body_hash: int
-    feats: U64  # sorted feature hashes
-    weights: F32  # aligned with feats
-    norm: float
-    seq: int
-
-
-@dataclass(slots=True)
-class _StoryRec:
-    id: int
-    first_seen: datetime
-    last_seen: datetime
-    members: list[int] = field(default_factory=list)
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
 
 
 def _ts(when: datetime) -> float:
@@ -111,17 +81,12 @@ class StoryIndex:
         self.config = cfg
         self._window_s = cfg.window.total_seconds()
         self._hasher = MinHasher(num_perm=cfg.num_perm)
-        self._copies = CopyIndex(cfg)
         self._stoplist = SentenceStoplist(
             min_stories=cfg.stoplist_min_stories,
             width_bits=cfg.stoplist_width_bits,
             decay_every=cfg.stoplist_decay_every,
         )
-        self._df = DocumentFrequencies(max_features=cfg.df_max_features)
-        self._docs: dict[int, _Doc] = {}
-        self._stories: dict[int, _StoryRec] = {}
-        self._postings: dict[int, array[int]] = {}
-        self._heap: list[tuple[float, int]] = []
+        self._w = Window(cfg)
         self._seq = 0
 
     # -- public ---------------------------------------------------------------------------------------
@@ -141,38 +106,10 @@ class StoryIndex:
 
     def prune(self, *, before: datetime) -> int:
         """Forget articles published before ``before``; returns how many were dropped."""
-        limit = _ts(before)
-        dropped: list[_Doc] = []
-        while self._heap and self._heap[0][0] < limit:
-            ts, article_id = heapq.heappop(self._heap)
-            doc = self._docs.get(article_id)
-            if doc is not None and doc.ts == ts:  # not a stale entry of a forgotten, re-added id
-                del self._docs[article_id]
-                dropped.append(doc)
-        if not dropped:
-            return 0
-        touched: set[int] = set()
-        for doc in dropped:
-            self._unindex(doc)
-            if doc.copy_of is None:
-                touched.update(doc.feats.tolist())
-        # Postings are in arrival order, so the dropped articles are (nearly always) a prefix: trim it.
-        # A straggler further in is skipped at query time and trimmed once it reaches the front.
-        alive = self._docs
-        postings = self._postings
-        for feature in touched:
-            plist = postings.get(feature)
-            if plist is None:
-                continue
-            start = 0
-            while start < len(plist) and plist[start] not in alive:
-                start += 1
-            if start == len(plist):
-                del postings[feature]
-            elif start:
-                del plist[:start]
-        log.debug("stories.pruned", dropped=len(dropped), kept=len(self._docs))
-        return len(dropped)
+        dropped = self._w.drop_before(_ts(before))
+        if dropped:
+            log.debug("stories.pruned", dropped=dropped, kept=len(self))
+        return dropped
 
     def forget(self, article_id: int) -> bool:
         """Remove one article as if it had never been added (its ingest transaction rolled back).
@@ -180,40 +117,37 @@ class StoryIndex:
         Its story loses the member (and disappears when it was the only one); document frequencies and
         the stop-list keep what they learned from it, which only nudges weights. False if unknown.
         """
-        doc = self._docs.pop(article_id, None)
-        if doc is None:
-            return False
-        self._unindex(doc)
-        if doc.copy_of is None:
-            for feature in doc.feats.tolist():
-                plist = self._postings.get(feature)
-                if plist is None:
-                    continue
-                for i in range(len(plist) - 1, -1, -1):
-                    if plist[i] == article_id:
-                        del plist[i]
-                        break
-                if not plist:
-                    del self._postings[feature]
-        return True
+        return self._w.drop(article_id)
 
     def members(self, story_id: int) -> list[int]:
         """Article ids of the story still in the window, in arrival order ([] for an unknown story)."""
-        rec = self._stories.get(story_id)
-        return list(rec.members) if rec else []
+        ids: list[int] = self._w.docs.ids[self._w.member_rows(story_id)].tolist()
+        return ids
 
     def story(self, story_id: int) -> Story | None:
-        rec = self._stories.get(story_id)
-        if rec is None:
+        st = self._w.stories
+        srow = st.find(story_id)
+        if srow < 0:
             return None
+        docs = self._w.docs
         members = tuple(
-            StoryMember(d.id, d.source, d.published, d.copy_of) for d in (self._docs[a] for a in rec.members)
+            StoryMember(
+                int(docs.ids[r]),
+                docs.sources.values[int(docs.source[r])],
+                docs.published(r),
+                docs.copy_of_at(r),
+            )
+            for r in self._w.member_rows(story_id).tolist()
         )
-        return Story(rec.id, rec.id, rec.first_seen, rec.last_seen, members)
+        times = docs.times
+        first = times.when(float(st.first_ts[srow]), int(st.first_zone[srow]))
+        last = times.when(float(st.last_ts[srow]), int(st.last_zone[srow]))
+        return Story(story_id, story_id, first, last, members)
 
     def story_of(self, article_id: int) -> int | None:
-        doc = self._docs.get(article_id)
-        return doc.story if doc else None
+        w = self._w
+        row = w.row_of(article_id)
+        return int(w.stories.ids[w.docs.story[row]]) if row >= 0 else None
 
     def to_state(self) -> dict[str, npt.NDArray[Any]]:
         """The whole index as a dict of numpy arrays (see :meth:`save`)."""
@@ -233,22 +167,32 @@ class StoryIndex:
             return import_state({k: data[k] for k in data.files})
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return self._w.docs.live
 
     def __contains__(self, article_id: object) -> bool:
-        return article_id in self._docs
+        return isinstance(article_id, int | np.integer) and self._w.row_of(int(article_id)) >= 0
 
     @property
     def story_count(self) -> int:
-        return len(self._stories)
+        return self._w.stories.live
+
+    def memory(self) -> dict[str, int]:
+        """Bytes of array data held by each part of the index (the fixed-size stop-list included)."""
+        return {**self._w.memory(), "stoplist": self._stoplist.nbytes}
+
+    def compact(self) -> None:
+        """Drop dead rows now (``prune`` and ``forget`` do it when a quarter of the rows are dead)."""
+        self._w.compact()
 
     # -- deciding -------------------------------------------------------------------------------------
 
     def _add(self, article: ArticleRecord, *, forced: tuple[int, int | None] | None) -> Assignment:
-        if article.id in self._docs:
+        if article.id in self:
             raise ValueError(f"article {article.id} is already in the index")
         cfg = self.config
-        ts = _ts(article.published)
+        w = self._w
+        docs = w.docs
+        ts, zone = docs.times.split(article.published)
         text = article.body if article.body.strip() else article.title  # title-only feed items
         view = analyse(text, min_words=cfg.min_sentence_words)
         hashed = view.sent_hash != 0
@@ -262,138 +206,113 @@ class StoryIndex:
             tokens = [t for t, k in zip(view.tokens, mask.tolist(), strict=True) if k]
             kept_texts = [t for t, k in zip(view.sentences, keep.tolist(), strict=True) if k]
         sig = self._hasher.signature(shingle_hashes(token_h, cfg.shingle_size))
-        sents = np.unique(view.sent_hash[hashed & keep])
+        sents = sorted_unique(view.sent_hash[hashed & keep])
         body_hash = sequence_hash(token_h)
-        lsh_keys = self._copies.lsh.keys(sig)
+        band_keys = w.copies.lsh.keys(sig)
 
         score = 0.0
-        twin: _Doc | None = None
+        twin = -1
         if forced is not None:
             story_id, copy_of = forced
         else:
-            copy_of, twin, score = self._find_copy(ts, sig, sents, body_hash, lsh_keys)
-        if twin is not None:  # a copy shares its original's features: no need to extract them again
-            feats, weights, norm = twin.feats, twin.weights, twin.norm
+            copy_of, twin, score = self._find_copy(ts, sig, sents, body_hash, band_keys)
+        features: tuple[int, int] | tuple[I32, F32]
+        if twin >= 0:  # a copy shares its original's features: no need to extract them again
+            features = (int(docs.f_off[twin]), int(docs.f_len[twin]))
+            norm = float(docs.norm[twin])
         else:
             ent_text = " . ".join(kept_texts)
             ents = entity_counts(ent_text[: cfg.entity_chars] if cfg.entity_chars else ent_text)
             terms = lede_terms(article.title, tokens, lede_words=cfg.lede_words)
-            feats, weights = self._features(ents, terms)
+            feats, weights, fids = self._features(ents, terms)
             norm = float(np.sqrt(np.dot(weights, weights))) or 1.0
         if forced is None:
-            if twin is not None:
-                story_id = twin.story
+            if twin >= 0:
+                story_id = int(w.stories.ids[docs.story[twin]])
             else:
-                best, score = self._find_story(ts, feats, weights, norm)
+                best, score = find_story(
+                    cfg,
+                    Query(feats, weights, fids, norm, ts),
+                    w.postings,
+                    docs,
+                    w.vocab.keys,
+                    w.stories.ids,
+                    w.entry_ids,
+                    w.rows_for,
+                    self._window_s,
+                )
                 story_id = best if best is not None else article.id
-        if copy_of is None:
-            self._df.add(feats.tolist())
+        if twin < 0:
+            fids = w.vocab.ensure(feats, fids)
+            features = (fids, weights)
+            if copy_of is None:
+                w.vocab.add_document(fids)
         self._stoplist.observe(view.sent_hash[hashed], story_id)
-
         self._seq += 1
-        doc = _Doc(
-            article.id,
-            ts,
-            article.published,
-            article.source,
-            story_id,
-            copy_of,
-            sig,
-            sents,
-            self._copies.sampled(view.sent_hash[hashed & keep]),
-            body_hash,
-            feats,
-            weights,
-            norm,
-            self._seq,
+        is_new = w.insert(
+            article_id=article.id,
+            when=(ts, zone),
+            source=article.source,
+            story_id=story_id,
+            copy_of=copy_of,
+            body_hash=body_hash,
+            norm=norm,
+            sig=sig,
+            sents=sents,
+            indexed=w.copies.sampled(view.sent_hash[hashed & keep]),
+            band_keys=band_keys,
+            features=features,
         )
-        self._docs[article.id] = doc
-        heapq.heappush(self._heap, (ts, article.id))
-        self._index(doc, lsh_keys)
-        is_new = story_id not in self._stories
-        if is_new:
-            self._stories[story_id] = _StoryRec(story_id, article.published, article.published)
-        rec = self._stories[story_id]
-        rec.members.append(article.id)
-        rec.first_seen = min(rec.first_seen, article.published)
-        rec.last_seen = max(rec.last_seen, article.published)
         return Assignment(article.id, copy_of, story_id, is_new, score)
 
-    def _features(self, ents: Counter[str], terms: set[str]) -> tuple[U64, F32]:
-        """Feature hashes (sorted) and weights: IDF times the type weight (times 1 + log tf for
-        entities when ``entity_tf``). Entities are ranked by count x IDF and the top ones kept."""
+    def _features(self, ents: Counter[str], terms: set[str]) -> tuple[U64, F32, I32]:
+        """Feature hashes (sorted), weights and vocabulary ids (-1: new): IDF times the type weight
+        (times 1 + log tf for entities when ``entity_tf``). Entities are ranked by count x IDF and the
+        top ones kept."""
         cfg = self.config
         top = ents.most_common(2 * cfg.max_entities)
-        ent_f = [entity_feature(e) for e, _ in top]
-        term_f = [term_feature(t) for t in terms]
-        idf = self._df.idfs(ent_f + term_f)
-        counts = np.array([n for _, n in top], dtype=np.float64)
-        ent_idf = idf[: len(ent_f)]
+        n_ent = len(top)
+        names = [e for e, _ in top]
+        features = chain(map(entity_feature, names), map(term_feature, terms))
+        hashes = np.fromiter(features, dtype=np.uint64, count=n_ent + len(terms))
+        ids = self._w.vocab.lookup(hashes)
+        idf = self._w.vocab.idfs(ids)
+        counts = np.fromiter((n for _, n in top), dtype=np.float64, count=n_ent)
+        ent_idf = idf[:n_ent]
         keep = np.argsort(-(counts * ent_idf), kind="stable")[: cfg.max_entities]
         ent_w = ent_idf[keep] * cfg.entity_weight
         if cfg.entity_tf:
             ent_w = ent_w * (1.0 + np.log(counts[keep]))
-        feats = np.concatenate([np.array(ent_f, dtype=np.uint64)[keep], np.array(term_f, dtype=np.uint64)])
-        weights = np.concatenate([ent_w, idf[len(ent_f) :] * cfg.term_weight]).astype(np.float32)
+        feats = np.concatenate([hashes[:n_ent][keep], hashes[n_ent:]])
+        fids = np.concatenate([ids[:n_ent][keep], ids[n_ent:]])
+        weights = np.concatenate([ent_w, idf[n_ent:] * cfg.term_weight]).astype(np.float32)
         order = np.argsort(feats)
-        return feats[order], weights[order]
-
-    def _in_window(self, doc: _Doc, ts: float) -> bool:
-        return abs(doc.ts - ts) <= self._window_s
+        return feats[order], weights[order], fids[order]
 
     def _find_copy(
-        self, ts: float, sig: U32, sents: U64, body_hash: int, lsh_keys: list[int]
-    ) -> tuple[int | None, _Doc | None, float]:
-        """(copy_of, the matched article, score), or (None, None, best score) when not a copy."""
-        same = self._copies.same_body(body_hash)
-        if same is not None and self._in_window(self._docs[same], ts):
-            twin = self._docs[same]
-            return (twin.copy_of if twin.copy_of is not None else twin.id), twin, 1.0
-        docs = self._docs
-        cands = [
-            d
-            for d in map(docs.get, self._copies.candidates(lsh_keys, sents))
-            if d is not None and self._in_window(d, ts)
-        ]
-        if not cands:
-            return None, None, 0.0
-        is_copy, scores = copy_scores(
-            self.config, sig, sents, [d.sig for d in cands], [d.sents for d in cands]
-        )
+        self, ts: float, sig: U32, sents: U64, body_hash: int, band_keys: U64
+    ) -> tuple[int | None, int, float]:
+        """(copy_of, the matched row, score), or (None, -1, best score) when not a copy."""
+        docs = self._w.docs
+        same = self._w.copies.same_body(body_hash)
+        if same is not None and abs(float(docs.ts[same]) - ts) <= self._window_s:
+            return self._group_of(same), same, 1.0
+        rows = np.array(self._w.copies.candidates(band_keys, sents, docs.ids), dtype=np.int64)
+        rows = rows[np.abs(docs.ts[rows] - ts) <= self._window_s]
+        if not len(rows):
+            return None, -1, 0.0
+        lens = docs.s_len[rows].astype(np.int64)
+        flat = docs.sents[ranges(docs.s_off[rows], lens)]
+        is_copy, scores = copy_scores(self.config, sig, sents, docs.sig[rows], flat, lens)
         if not is_copy.any():
-            return None, None, float(scores.max())
-        # The best score wins; on a tie, the earliest article.
-        best_score, _, best = max(
-            (score, -d.seq, d)
-            for d, ok, score in zip(cands, is_copy.tolist(), scores.tolist(), strict=True)
-            if ok
-        )
-        return (best.copy_of if best.copy_of is not None else best.id), best, best_score
+            return None, -1, float(scores.max())
+        # The best score wins; on a tie, the earliest article (the lowest row).
+        ok = np.flatnonzero(is_copy)
+        best_score = scores[ok].max()
+        best = int(rows[ok][scores[ok] == best_score].min())
+        return self._group_of(best), best, float(best_score)
 
-    def _find_story(self, ts: float, feats: U64, weights: F32, norm: float) -> tuple[int | None, float]:
-        return find_story(self.config, self._docs, self._postings, self._window_s, ts, feats, weights, norm)
-
-    # -- indexing -------------------------------------------------------------------------------------
-
-    def _index(self, doc: _Doc, lsh_keys: list[int]) -> None:
-        self._copies.insert(doc.id, lsh_keys, doc.indexed, doc.body_hash)
-        if doc.copy_of is not None:
-            return  # its original is in the postings already, with the same features
-        cap = self.config.max_postings_kept
-        postings = self._postings
-        for f in doc.feats.tolist():
-            plist = postings.get(f)
-            if plist is None:
-                postings[f] = array("q", (doc.id,))
-            else:
-                plist.append(doc.id)
-                if len(plist) > 2 * cap:
-                    del plist[:-cap]
-
-    def _unindex(self, doc: _Doc) -> None:
-        self._copies.remove(doc.id, doc.sig, doc.indexed, doc.body_hash)
-        rec = self._stories.get(doc.story)
-        if rec is not None:
-            rec.members.remove(doc.id)
-            if not rec.members:
-                del self._stories[doc.story]
+    def _group_of(self, row: int) -> int:
+        """The first article of ``row``'s copy group."""
+        copy_of = self._w.docs.copy_of_at(row)
+        return copy_of if copy_of is not None else int(self._w.docs.ids[row])

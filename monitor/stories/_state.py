@@ -2,13 +2,16 @@
 
 The state is a flat dict of numpy arrays (one JSON document among them, as bytes), written with
 ``numpy.savez_compressed``: no pickle, so loading a state file cannot run code. Derived structures
-(LSH buckets, sentence index, postings) are not stored; they are rebuilt from the stored signatures,
+(LSH and sentence tables, postings) are not stored; they are rebuilt from the stored signatures,
 sentence hashes and features, which keeps the file small and the format simple.
+
+The format is the first version's (``FORMAT_VERSION`` 1, one entry per article: feature hashes rather
+than the vocabulary ids used in memory), so state files written before the columnar index still load,
+and the other way round. Articles are listed in arrival order; ``seq`` only has to preserve it.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from monitor.stories._table import NO_COPY, ranges
 from monitor.stories._types import StoryConfig
 
 if TYPE_CHECKING:
@@ -25,61 +29,63 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 
 
-def _flat(arrays: list[npt.NDArray[Any]], dtype: Any) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
-    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
-    np.cumsum([len(a) for a in arrays], out=offsets[1:])
-    flat = np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype=dtype)
-    return flat, offsets
-
-
-def _split(flat: npt.NDArray[Any], offsets: npt.NDArray[np.int64]) -> list[npt.NDArray[Any]]:
-    return [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
+def _offsets(lengths: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
 
 
 def export_state(index: StoryIndex) -> dict[str, npt.NDArray[Any]]:
-    docs = sorted(index._docs.values(), key=lambda d: d.seq)
+    docs, stories, vocab = index._w.docs, index._w.stories, index._w.vocab
+    rows = docs.live_rows()
     config = {
         k: (v.total_seconds() if isinstance(v, timedelta) else v) for k, v in asdict(index.config).items()
     }
+    srows = stories.live_rows().tolist()
+    when = docs.times.when
     meta = {
         "version": FORMAT_VERSION,
         "config": config,
         "seq": index._seq,
-        "sources": [d.source for d in docs],
-        "published": [d.published.isoformat() for d in docs],
+        "sources": [docs.sources.values[c] for c in docs.source[rows].tolist()],
+        "published": [docs.published(r).isoformat() for r in rows.tolist()],
         "stories": [
-            [r.id, r.first_seen.isoformat(), r.last_seen.isoformat()] for r in index._stories.values()
+            [
+                int(stories.ids[s]),
+                when(float(stories.first_ts[s]), int(stories.first_zone[s])).isoformat(),
+                when(float(stories.last_ts[s]), int(stories.last_zone[s])).isoformat(),
+            ]
+            for s in srows
         ],
-        "df_docs": index._df.n_docs,
+        "df_docs": vocab.n_docs,
     }
-    sents, sents_off = _flat([d.sents for d in docs], np.uint64)
-    indexed, indexed_off = _flat([d.indexed for d in docs], np.uint64)
-    feats, feats_off = _flat([d.feats for d in docs], np.uint64)
-    weights, _ = _flat([d.weights for d in docs], np.float32)
-    df = index._df.to_state()["df"]
+    s_len = docs.s_len[rows].astype(np.int64)
+    f_len = docs.f_len[rows].astype(np.int64)
+    f_pos = ranges(docs.f_off[rows], f_len)
+    indexed, indexed_off = index._w.copies.indexed(rows)
+    df_keys, df_values = vocab.counts()
     stop = index._stoplist.to_state()
+    copy_of = docs.copy_of[rows]
     return {
         "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-        "ids": np.array([d.id for d in docs], dtype=np.int64),
-        "ts": np.array([d.ts for d in docs], dtype=np.float64),
-        "story": np.array([d.story for d in docs], dtype=np.int64),
-        "copy_of": np.array([-1 if d.copy_of is None else d.copy_of for d in docs], dtype=np.int64),
-        "has_copy": np.array([d.copy_of is not None for d in docs], dtype=np.bool_),
-        "seq": np.array([d.seq for d in docs], dtype=np.int64),
-        "body_hash": np.array([d.body_hash for d in docs], dtype=np.uint64),
-        "norm": np.array([d.norm for d in docs], dtype=np.float64),
-        "sigs": (
-            np.stack([d.sig for d in docs]) if docs else np.zeros((0, index.config.num_perm), dtype=np.uint32)
-        ),
-        "sents": sents,
-        "sents_off": sents_off,
+        "ids": docs.ids[rows],
+        "ts": docs.ts[rows],
+        "story": stories.ids[docs.story[rows]],
+        "copy_of": np.where(copy_of == NO_COPY, -1, copy_of),
+        "has_copy": copy_of != NO_COPY,
+        "seq": index._seq - len(rows) + 1 + np.arange(len(rows), dtype=np.int64),
+        "body_hash": docs.body[rows],
+        "norm": docs.norm[rows].astype(np.float64),
+        "sigs": docs.sig[rows],
+        "sents": docs.sents[ranges(docs.s_off[rows], s_len)],
+        "sents_off": _offsets(s_len),
         "indexed": indexed,
         "indexed_off": indexed_off,
-        "feats": feats,
-        "weights": weights,
-        "feats_off": feats_off,
-        "df_keys": np.fromiter(df.keys(), dtype=np.uint64, count=len(df)),
-        "df_values": np.fromiter(df.values(), dtype=np.int64, count=len(df)),
+        "feats": vocab.keys[docs.fids[f_pos]],
+        "weights": docs.fweights[f_pos],
+        "feats_off": _offsets(f_len),
+        "df_keys": df_keys,
+        "df_values": df_values,
         "stop_counts": stop["counts"],
         "stop_last": stop["last"],
         "stop_observed": np.array([stop["observed"]], dtype=np.int64),
@@ -88,7 +94,7 @@ def export_state(index: StoryIndex) -> dict[str, npt.NDArray[Any]]:
 
 def import_state(state: Any) -> StoryIndex:
     """Rebuild an index from :func:`export_state` output (a dict or an ``np.load`` result)."""
-    from monitor.stories._index import StoryIndex, _Doc, _StoryRec
+    from monitor.stories._index import StoryIndex
 
     meta = json.loads(bytes(np.asarray(state["meta"], dtype=np.uint8)).decode("utf-8"))
     if meta.get("version") != FORMAT_VERSION:
@@ -98,12 +104,8 @@ def import_state(state: Any) -> StoryIndex:
     cfg["window"] = timedelta(seconds=cfg["window"])
     index = StoryIndex(config=StoryConfig(**cfg))
     index._seq = int(meta["seq"])
-    index._df.load_state(
-        {
-            "n_docs": meta["df_docs"],
-            "df": dict(zip(state["df_keys"].tolist(), state["df_values"].tolist(), strict=True)),
-        }
-    )
+    vocab, docs, stories = index._w.vocab, index._w.docs, index._w.stories
+    vocab.load_counts(int(meta["df_docs"]), state["df_keys"].astype(np.uint64), state["df_values"])
     index._stoplist.load_state(
         {
             "counts": state["stop_counts"],
@@ -111,37 +113,60 @@ def import_state(state: Any) -> StoryIndex:
             "observed": int(state["stop_observed"][0]),
         }
     )
+    split = docs.times.split
     for sid, first, last in meta["stories"]:
-        index._stories[int(sid)] = _StoryRec(
-            int(sid), datetime.fromisoformat(first), datetime.fromisoformat(last)
-        )
-    sents = _split(state["sents"], state["sents_off"])
-    indexed = _split(state["indexed"], state["indexed_off"])
-    feats = _split(state["feats"], state["feats_off"])
-    weights = _split(state["weights"], state["feats_off"])
-    ids = state["ids"].tolist()
-    for i, article_id in enumerate(ids):
-        doc = _Doc(
-            id=article_id,
-            ts=float(state["ts"][i]),
-            published=datetime.fromisoformat(meta["published"][i]),
-            source=meta["sources"][i],
-            story=int(state["story"][i]),
-            copy_of=int(state["copy_of"][i]) if bool(state["has_copy"][i]) else None,
-            sig=np.asarray(state["sigs"][i], dtype=np.uint32),
-            sents=sents[i],
-            indexed=indexed[i],
-            body_hash=int(state["body_hash"][i]),
-            feats=feats[i],
-            weights=weights[i],
-            norm=float(state["norm"][i]),
-            seq=int(state["seq"][i]),
-        )
-        index._docs[article_id] = doc
-        heapq.heappush(index._heap, (doc.ts, article_id))
-        index._index(doc, index._copies.lsh.keys(doc.sig))
-        rec = index._stories.get(doc.story)
-        if rec is None:  # a story record missing from meta: rebuild it from its members
-            rec = index._stories[doc.story] = _StoryRec(doc.story, doc.published, doc.published)
-        rec.members.append(article_id)
+        stories.restore(int(sid), split(datetime.fromisoformat(first)), split(datetime.fromisoformat(last)))
+
+    ids = np.asarray(state["ids"], dtype=np.int64)
+    n = len(ids)
+    zones = np.array([split(datetime.fromisoformat(p))[1] for p in meta["published"]], dtype=np.uint16)
+    ts = np.asarray(state["ts"], dtype=np.float64)
+    story_ids = np.asarray(state["story"], dtype=np.int64)
+    uniq, first_at, inverse = np.unique(story_ids, return_index=True, return_inverse=True)
+    story_rows = []
+    for sid, at in zip(uniq.tolist(), first_at.tolist(), strict=True):
+        row = stories.find(sid)
+        if row < 0:  # a story missing from meta: rebuilt from its first member
+            row = stories.open(sid, float(ts[at]), int(zones[at]))
+        story_rows.append(row)
+    srow = np.array(story_rows, dtype=np.int32)[inverse.reshape(-1)] if n else np.zeros(0, dtype=np.int32)
+    np.add.at(stories.count, srow, 1)
+
+    sents_off = np.asarray(state["sents_off"], dtype=np.int64)
+    feats_off = np.asarray(state["feats_off"], dtype=np.int64)
+    feats = np.asarray(state["feats"], dtype=np.uint64)
+    fids = vocab.ensure(feats, vocab.lookup(feats))
+    has_copy = np.asarray(state["has_copy"], dtype=np.bool_)
+    docs.load(
+        {
+            "ids": ids,
+            "ts": ts,
+            "zone": zones,
+            "source": np.array([docs.sources.code(s) for s in meta["sources"]], dtype=np.uint32),
+            "story": srow,
+            "copy_of": np.where(has_copy, np.asarray(state["copy_of"], dtype=np.int64), NO_COPY),
+            "body": np.asarray(state["body_hash"], dtype=np.uint64),
+            "norm": np.asarray(state["norm"], dtype=np.float32),
+            "sig": np.asarray(state["sigs"], dtype=np.uint32).reshape(n, index.config.num_perm),
+            "s_len": np.diff(sents_off),
+            "f_len": np.diff(feats_off),
+        },
+        np.asarray(state["sents"], dtype=np.uint64),
+        fids,
+        np.asarray(state["weights"], dtype=np.float32),
+    )
+    index._w.ids.bulk(ids.astype(np.uint64), np.arange(n))
+    indexed_off = np.asarray(state["indexed_off"], dtype=np.int64)
+    index._w.copies.bulk(
+        index._w.copies.lsh.keys_of(docs.sig[:n]),
+        np.asarray(state["indexed"], dtype=np.uint64),
+        np.repeat(np.arange(n), np.diff(indexed_off)),
+        docs.body[:n],
+    )
+    originals = np.flatnonzero(~has_copy)
+    f_len = np.diff(feats_off)[originals]
+    index._w.postings.reserve(vocab.n)
+    index._w.postings.bulk(
+        fids[ranges(feats_off[originals], f_len)].astype(np.int64), np.repeat(originals, f_len)
+    )
     return index

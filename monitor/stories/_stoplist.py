@@ -33,6 +33,10 @@ class SentenceStoplist:
         self._observed = 0
         self._shift = np.uint64(64 - width_bits)
 
+    @property
+    def nbytes(self) -> int:
+        return int(self._counts.nbytes + self._last.nbytes)
+
     def _cells(self, hashes: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.intp]]:
         return [((hashes * salt) >> self._shift).astype(np.intp) for salt in _SALTS]
 
@@ -52,7 +56,9 @@ class SentenceStoplist:
             self._counts >>= 1
         if len(hashes) == 0:
             return
-        arr = np.unique(np.asarray(hashes, dtype=np.uint64))
+        arr = np.asarray(hashes, dtype=np.uint64)
+        if len(set(arr.tolist())) != len(arr):  # a sentence repeated in one article counts once
+            arr = np.unique(arr)
         tag = np.uint32((story_id * 0x9E3779B1 + 1) & 0xFFFFFFFF)
         for row, cells in enumerate(self._cells(arr)):
             fresh = self._last[row, cells] != tag
