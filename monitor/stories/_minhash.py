@@ -2,7 +2,7 @@
 
 Written here rather than taken from ``datasketch`` because of cost: datasketch hashes every shingle with
 SHA-1 in Python and takes about 2.5 ms for a 1,000-word article, while the vectorised multiply-shift
-scheme below takes about 0.1 ms with the same estimator (see docs/stories.md). The estimator is the
+scheme below takes about 0.15 ms with the same estimator (see docs/stories.md). The estimator is the
 classic one: the share of equal signature slots estimates the Jaccard similarity of the shingle sets.
 """
 

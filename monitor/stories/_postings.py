@@ -32,7 +32,6 @@ class Postings:
         self.max_kept = max_kept
         self.arena: I32 = np.zeros(4096, dtype=np.int32)
         self.used = 0
-        self.garbage = 0
         self.ghosts: I64 = np.zeros(0, dtype=np.int64)
         self._size(1024)
 
@@ -98,7 +97,6 @@ class Postings:
         if live.any():  # not only new features: copy the entries over
             src = ranges(self.off[fids] + self.start[fids], live)
             self.arena[ranges(new_off, live)] = self.arena[src]
-            self.garbage += int(self.cap[fids].sum())
         self.off[fids] = new_off
         self.cap[fids] = new_cap
         self.fill[fids] = live
@@ -135,7 +133,6 @@ class Postings:
         self.off[fids], self.cap[fids] = new_off, new_cap
         self.start[fids], self.fill[fids] = 0, live
         self.used = total
-        self.garbage = 0
         release(arena.nbytes)
 
     def trim(self, fids: npt.NDArray[np.integer], alive: Alive) -> None:
@@ -151,8 +148,7 @@ class Postings:
             self.start[active] += 1
         emptied = np.asarray(fids, dtype=np.int64)
         emptied = np.unique(emptied[self.fill[emptied] == self.start[emptied]])
-        if len(emptied):  # an empty list gives its segment back
-            self.garbage += int(self.cap[emptied].sum())
+        if len(emptied):  # an empty list gives its segment back (the next pack reclaims it)
             self.cap[emptied] = self.start[emptied] = self.fill[emptied] = 0
 
     def remove_last(self, fids: npt.NDArray[np.integer], row: int) -> None:
@@ -167,7 +163,6 @@ class Postings:
             self.arena[at : hi - 1] = self.arena[at + 1 : hi].copy()
             self.fill[f] -= 1
             if self.fill[f] == self.start[f]:
-                self.garbage += int(self.cap[f])
                 self.cap[f] = self.start[f] = self.fill[f] = 0
 
     def bulk(self, fids: I64, rows: I64) -> None:
@@ -186,7 +181,6 @@ class Postings:
         self.arena = np.empty(max(len(pos) * 5 // 4, 4096), dtype=np.int32)
         self.arena[: len(pos)] = rows[pos]
         self.used = len(pos)
-        self.garbage = 0
 
     def keep_features(self, kept: I64, n_features: int) -> None:
         """Apply a vocabulary compaction: feature ``kept[i]`` becomes feature i."""

@@ -194,8 +194,13 @@ class DocTable:
         self.f_used = _checked(off + k)
         return off, k
 
-    def load(self, columns: dict[str, npt.NDArray[Any]], sents: npt.NDArray[Any], fids: npt.NDArray[Any],
-             weights: npt.NDArray[Any]) -> None:
+    def load(
+        self,
+        columns: dict[str, npt.NDArray[Any]],
+        sents: npt.NDArray[Any],
+        fids: npt.NDArray[Any],
+        weights: npt.NDArray[Any],
+    ) -> None:
         """Fill an empty table at once (reading a state file): every column of ``_COLUMNS`` but
         ``alive`` and the pool offsets, which follow from the lengths."""
         n = len(columns["ids"])
