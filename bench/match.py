@@ -20,6 +20,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import random
 import re
 import resource
@@ -274,6 +275,7 @@ def run_size(n: int, corpus: Path | None, articles: int, naive_articles: int) ->
         "rebuild_one_changed_s": round(rebuild_s, 2),
         "peak_rss_mb": round(peak, 1),
         "calibration_us": calibration_us(),
+        "load_1min": round(os.getloadavg()[0], 2),  # other processes on the machine, for the record
     }
 
 
@@ -313,7 +315,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{row['candidates_per_article']} candidates, {row['hits_per_article']} hits per article | "
             f"build {row['build_s']} s ({row['build_cpu_s']} s CPU), "
             f"rebuild {row['rebuild_one_changed_s']} s | "
-            f"peak RSS {row['peak_rss_mb']} MB | calibration loop {row['calibration_us']} us",
+            f"peak RSS {row['peak_rss_mb']} MB | calibration loop {row['calibration_us']} us, "
+            f"load {row['load_1min']}",
             flush=True,
         )
     keys = ("watchlists", "articles_per_s", "naive_articles_per_s", "candidates_per_article", "build_s",

@@ -14,13 +14,12 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from itertools import pairwise
-from operator import itemgetter
 
 import numpy as np
 
 from monitor.match._ast import CaseTerm, Key, Near, Or, Phrase, Prefix, Query, Term
 from monitor.match._fold import OffsetMap, clean, non_ascii, replace_non_ascii
-from monitor.match._sentences import Boundaries, boundaries, sentence_bounds
+from monitor.match._sentences import Boundaries, boundaries, nearby_boundaries, sentence_bounds
 
 __all__ = ["FieldText", "Span", "near_spans"]
 
@@ -30,7 +29,6 @@ _SCANS = 32  # words looked up one at a time (a few us each) before all are inde
 _FEW = 40  # tokens of a field short enough to scan as a list (a title)
 _SEARCHES = 8  # phrases checked by substring search before the set of adjacent pairs is built
 _FINDS = 24  # first occurrences looked up one str.find at a time before all are indexed in one pass
-_second = itemgetter(1)
 
 
 class FieldText:
@@ -39,6 +37,7 @@ class FieldText:
     __slots__ = (
         "_bigrams",
         "_bounds",
+        "_bounds_asked",
         "_cases",
         "_chars",
         "_distinct",
@@ -68,7 +67,7 @@ class FieldText:
         self._firsts: dict[Key, tuple[int, int] | None] = {}
         self._first_starts: dict[str, int] | None = None
         self._finds = 0
-        self._cases: dict[CaseTerm, list[tuple[int, int]]] = {}
+        self._cases: dict[CaseTerm, tuple[int, int] | None] = {}
         self._seen: dict[str, bool] = {}
         self._positions: dict[str, list[int]] = {}
         self._indexed = False
@@ -76,6 +75,7 @@ class FieldText:
         self._offsets: list[int] | None = None
         self._padded: str | None = None
         self._bounds: Boundaries | None = None
+        self._bounds_asked = False
         self._map: OffsetMap | None = None
         self._distinct: list[str] | None = None
 
@@ -125,13 +125,8 @@ class FieldText:
             found = positions[word] = []
             tokens = self.tokens
             if len(tokens) <= _FEW:  # a title: scanning its few tokens beats any set-up
-                i = -1
-                try:
-                    while True:
-                        i = tokens.index(word, i + 1)
-                        found.append(i)
-                except ValueError:
-                    return found
+                found.extend(i for i, token in enumerate(tokens) if token == word)
+                return found
             padded, starts = self.padded(), self._starts()
             needle = " " + word
             after = len(needle)
@@ -267,12 +262,12 @@ class FieldText:
         self._firsts[key] = found
         return found
 
-    def case_ranges(self, node: CaseTerm) -> list[tuple[int, int]]:
-        """Folded ranges where a ``cs()`` literal occurs with exactly its original spelling (cached)."""
-        found = self._cases.get(node)
-        if found is not None:
-            return found
-        found = []
+    def first_case(self, node: CaseTerm) -> tuple[int, int] | None:
+        """Folded range of the first occurrence of a ``cs()`` literal with exactly its original spelling
+        (cached; the occurrences after it are never looked at)."""
+        if node in self._cases:
+            return self._cases[node]
+        found: tuple[int, int] | None = None
         for start, end in _occurrences(self.padded(), node.words):
             if len(node.words) == 1:
                 spelled: tuple[str, ...] = (self._original_text(start, end),)
@@ -281,7 +276,8 @@ class FieldText:
                     self._original_text(w.start(), w.end()) for w in _WORD.finditer(self.cleaned, start, end)
                 )
             if spelled == node.originals:
-                found.append((start, end))
+                found = (start, end)
+                break
         self._cases[node] = found
         return found
 
@@ -295,9 +291,12 @@ class FieldText:
         return begin, max(begin, len(self.text.rstrip())), False, False
 
     def sentence(self, start: int, end: int) -> tuple[int, int, bool, bool]:
-        """Bounds of the sentence around original ``start..end`` (see ``sentence_bounds``); the
-        sentence boundaries of the text are listed on the first call."""
+        """Bounds of the sentence around original ``start..end`` (see ``sentence_bounds``): the first
+        from the marks around it, the next ones from all the boundaries of the text, listed once."""
         if self._bounds is None:
+            if not self._bounds_asked:
+                self._bounds_asked = True
+                return sentence_bounds(self.text, start, end, nearby_boundaries(self.text, start, end))
             self._bounds = boundaries(self.text)
         return sentence_bounds(self.text, start, end, self._bounds)
 

@@ -14,12 +14,13 @@ Design (after Lucene Monitor and the Elasticsearch percolator):
    watchlists whose two indexed clauses are both present are candidates (``PostingIndex``: numpy
    postings, a few vectorised calls per article). A watchlist with no required positive literal would
    be an "always candidate" (the parser refuses such queries, so this list is a safety net).
-4. Candidates are evaluated exactly: queries decided by key presence alone (most) are plain data
-   (``KeyTest``) tested inline with set methods, the others by compiled closures; word positions are
-   computed only for NEAR and ``cs()``.
-5. Hits get the matched sentence(s) and spans (``hits``): each watchlist's *plan* names the literals
-   its snippet shows; each literal is found and its sentence located once per article, and the text
-   of each combination of sentences is built once, so a hit costs little more than its spans.
+4. Candidates are evaluated exactly, and each one that holds gets its hit in the same pass (``hits``,
+   ``_hits``): queries decided by key presence alone (most) are plain data (``KeyTest``), tested
+   inline with set methods, and their hit shows their keys; the others are compiled closures (word
+   positions are computed only for NEAR and ``cs()``) with a *plan* naming what their hit shows.
+5. A hit carries the matched sentence(s) and spans: each literal is found and its sentence located
+   once per article (the sentence boundaries of a text are listed once), and the text of each
+   combination of sentences is built once, so a hit costs little more than its spans.
 
 ``Engine.match`` updates plain counters (``stats``) without a lock: they are for benchmarks and metrics,
 and a concurrent caller can only make them slightly off.

@@ -4,14 +4,16 @@ This is the engine's fast path for what ``_snippet.build_hit`` defines (tests ch
 At 100,000 watchlists an article has about 120 hits, so the costs per hit and per literal are what
 count here:
 
-* each literal (``Ref``, shared by all watchlists) is found and its sentence located once per article;
-  a plain word, most literals, takes an inline path (a set lookup says title or body, one lookup of its
-  first occurrence, the title's sentence made once);
+* candidates are evaluated in the same pass, and a ``KeyTest`` names what its hit shows with no plan:
+  its keys (a word, "stem*" or a word pair, in any field), which the tree walk shows too;
+* each literal (a key, or a ``Ref`` from a plan) is found and its sentence located once per article,
+  inline (sets of the view say title or body; one ``str.find`` gives its first occurrence; the title's
+  sentence is made once; body sentences come from the boundaries listed once per text);
 * watchlists showing the same literals share one snippet and spans (``made``);
 * a snippet of one or two sentences that do not touch (nearly all) is one concatenation of sentence
   texts cut once per article (``_piece``); ``Span`` objects are shared (``_SPANS``);
 * ``WatchlistHit`` and ``Span`` are frozen dataclasses whose generated ``__init__`` sets each field with
-  ``object.__setattr__``; ``_make`` sets the same slots through their descriptors, at half the cost.
+  ``object.__setattr__``; ``make_hit`` sets the same slots through their descriptors, at half the cost.
 """
 
 from __future__ import annotations
@@ -168,12 +170,22 @@ def compose(view: DocView, infos: list[Located]) -> tuple[str, tuple[Span, ...]]
     else (three sentences or more, sentences that overlap or touch) goes through ``shown``."""
     count = len(infos)
     spans = _SPANS
+    if count == 1:  # one literal: the most common hit
+        part, start, end = infos[0]
+        text, base = _piece(view, part)
+        key = (start + base, end + base)
+        span = spans.get(key)
+        if span is None:
+            if len(spans) > _SPANS_KEPT:
+                spans.clear()
+            span = spans[key] = _span(*key)
+        return text, (span,)
     if len(spans) > _SPANS_KEPT:
         spans.clear()
-    if count == 1 or (count == 2 and infos[0][0] == infos[1][0]):
+    if count == 2 and infos[0][0] == infos[1][0]:
         text, base = _piece(view, infos[0][0])
         out: list[Span] = []
-        for _part, s, e in sorted(infos, key=_offsets) if count == 2 else infos:
+        for _part, s, e in sorted(infos, key=_offsets):
             key = (s + base, e + base)
             span = spans.get(key)
             if span is None:

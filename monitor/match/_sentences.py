@@ -1,8 +1,9 @@
 """Sentence boundaries around matched words, for snippets.
 
-Boundaries are found only around the matched words (a window of the text, not the whole article) with
-a regular expression plus a short list of abbreviations, which is enough for alert snippets and costs
-microseconds; a full sentence segmenter would cost more per article than matching.
+A sentence ends at . ! ? … or a line break (``_next_sentence`` says exactly when), with a short list of
+abbreviations, which is enough for alert snippets; a full sentence segmenter would cost more per article
+than matching. The boundaries of a text are listed once (``boundaries``, a few regex scans) when its
+first sentence is needed, and each sentence is then two bisections (``sentence_bounds``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-__all__ = ["Boundaries", "boundaries", "ender_marks", "plain_boundaries", "sentence_bounds"]
+__all__ = [
+    "Boundaries",
+    "boundaries",
+    "ender_marks",
+    "nearby_boundaries",
+    "plain_boundaries",
+    "sentence_bounds",
+]
 
 _REACH = 400  # how far a sentence boundary is looked for
 _LONG = 400  # a longer "sentence" is cut to the matched words plus context
@@ -125,14 +133,28 @@ _AFTER = (1 << _SHIFT) - 1
 
 _E = _ENDERS  # for character classes (no character in it needs escaping there)
 _RARE = "!?…。！？"  # the enders other than the dot and the line break
-# A full stop: a dot that starts its run of enders, with nothing but line breaks after it in the run,
-# then closers and whitespace (or the end). Possessive: a run is never cut short.
-_FULL_STOP = re.compile(rf"\.(?<![{_E}]\.)\n*+(?![{_E}])[\"'”’»)\]]*+(?:\s++|\Z)")
+_LETTER = r"[^\W\d_]"  # what ``_next_sentence`` counts as a letter (alnum, not a decimal digit)
+
+
+def _vetoes() -> str:
+    """Lookbehinds (after the dot) refusing a dot that follows an initial or an abbreviation, as the
+    whole word before it: one lookbehind per length (they need a fixed width), letters in either case
+    spelled out (``(?i)`` would also take "ſ" for "s", which ``str.lower`` does not)."""
+    by_length: dict[int, list[str]] = {1: [_LETTER]}
+    for word in sorted(_ABBREVIATIONS):
+        by_length.setdefault(len(word), []).append("".join(f"[{c}{c.upper()}]" for c in word))
+    return "".join(
+        rf"(?<!(?<!{_LETTER})(?:{'|'.join(spellings)})\.)" for _, spellings in sorted(by_length.items())
+    )
+
+
+# A full stop that ends a sentence by its shape: a dot that starts its run of enders, not after an
+# initial or an abbreviation, with nothing but line breaks after it in the run, then closers and
+# whitespace (or the end), and no ASCII lower-case letter next. Possessive: a run is never cut short.
+_FULL_STOP = re.compile(rf"\.(?<![{_E}]\.){_vetoes()}\n*+(?![{_E}])[\"'”’»)\]]*+(?:\s++|\Z)(?![a-z])")
 _DOT_IN_RUN = re.compile(rf"\.(?:(?<=[{_E}]\.)|(?=\n*+[{_RARE}.]))")  # the other dots of runs
 # A line break always ends a sentence; the next one starts after the blanks (the empty group's offset).
 _NEWLINE = re.compile(r"\n(?=\s*+())")
-_LETTERS = re.compile(r"[^\W\d_]+\Z")  # the letters just before a dot (searched up to the dot)
-_ENDINGS = frozenset(a[-2:] for a in _ABBREVIATIONS)  # a word not ending so is no abbreviation
 
 
 def plain_boundaries(text: str) -> Boundaries:
@@ -147,24 +169,17 @@ def boundaries(text: str) -> Boundaries:
     An article with many hits locates sentences all over its text, and checking each of its hundred
     marks in Python (``_next_sentence``) cost more than the rest of its snippets. Here regexes led by a
     literal (C-level searches, unlike a character class, which ``re`` scans a character at a time) do
-    most of it: full stops whose shape ends a sentence (Python only checks the case of the next word
-    and, after a short word, the abbreviations), line breaks (always a boundary); the rare other marks
+    most of it: full stops whose shape ends a sentence, abbreviations included (Python only checks a
+    next letter beyond ASCII for lower case), line breaks (always a boundary); the rare other marks
     (? ! …, runs such as "..." or ".\n") go through ``_next_sentence``.
     """
     n = len(text)
     found = [m.start() << _SHIFT | m.start(1) for m in _NEWLINE.finditer(text)]
-    for m in _FULL_STOP.finditer(text):
-        p, after = m.span()
-        if after < n and text[after].islower():
-            continue
-        if p and (c := text[p - 1]).isalnum() and not c.isdecimal():  # a letter ([^\W\d_]) before
-            if p == 1 or not ((c := text[p - 2]).isalnum() and not c.isdecimal()):
-                continue  # a single letter: "U.S.", "J. Smith"
-            if text[p - 2 : p].lower() in _ENDINGS:  # perhaps an abbreviation: "Mr.", "Gen."
-                letters = _LETTERS.search(text, max(0, p - _LONGEST_ABBREVIATION - 1), p)
-                if letters is not None and letters.group().lower() in _ABBREVIATIONS:
-                    continue
-        found.append(p << _SHIFT | after)
+    found += [
+        m.start() << _SHIFT | after
+        for m in _FULL_STOP.finditer(text)
+        if (after := m.end()) == n or not text[after].islower()  # (a lower-case letter beyond ASCII)
+    ]
     rare = [m.start() for m in _DOT_IN_RUN.finditer(text)]
     for c in _RARE:
         i = text.find(c)
@@ -177,6 +192,40 @@ def boundaries(text: str) -> Boundaries:
             found.append(p << _SHIFT | after)
     found.sort()
     return found
+
+
+def nearby_boundaries(text: str, start: int, end: int) -> Boundaries:
+    """The boundaries ``sentence_bounds`` uses for ``text[start:end]`` and no others: the nearest one
+    before the start (within reach, with its next sentence starting by the start) and the first one at
+    or after the end (within reach), found by checking the marks nearest first.
+
+    For a text asked for one sentence (an article that few watchlists match) this costs a fraction of
+    listing all its boundaries.
+    """
+    lo = start - _REACH if start > _REACH else 0
+    stop = min(len(text), end + _REACH)
+    found: Boundaries = []
+    for p in sorted(_marks_in(text, lo, start), reverse=True):
+        after = _next_sentence(text, p)
+        if 0 <= after <= start:
+            found.append(p << _SHIFT | after)
+            break
+    for p in sorted(_marks_in(text, end, stop)):
+        after = _next_sentence(text, p)
+        if after >= 0:
+            found.append(p << _SHIFT | after)
+            break
+    return found
+
+
+def _marks_in(text: str, lo: int, hi: int) -> list[int]:
+    marks: list[int] = []
+    for c in _ENDERS:
+        i = text.find(c, lo, hi)
+        while i >= 0:
+            marks.append(i)
+            i = text.find(c, i + 1, hi)
+    return marks
 
 
 def sentence_bounds(

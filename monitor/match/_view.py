@@ -47,12 +47,13 @@ class TokenKeys(dict[str, tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()]]):
         super().__init__()
         self.words = words
         self.stems = stems
+        self.heads = frozenset(stem[:MIN_STEM] for stem in stems)  # most tokens start like no stem
         self.longest = max(map(len, stems), default=0)
         self.key_id = key_id
 
     def __missing__(self, token: str) -> tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()]:
         keys: list[Key] = [token] if token in self.words else []
-        if self.stems:
+        if token[:MIN_STEM] in self.heads:
             stems = self.stems
             for end in range(MIN_STEM, min(len(token), self.longest) + 1):
                 if token[:end] in stems:
@@ -92,8 +93,9 @@ class DocView:
     """What compiled matchers read: the analysed fields and the set of keys present anywhere.
 
     ``any`` holds the keys of ``lookup`` that occur in the title or body (words, pairs of adjacent words,
-    ``stem*`` prefixes found by the automaton) and the ``source:``/``lang:`` keys of the article. Words
-    no watchlist uses are left out: that keeps the set, and the intersections with it, small.
+    ``stem*`` prefixes) and the ``source:``/``lang:`` keys of the article; ``title_pairs`` the word pairs
+    of the title (where a phrase's first occurrence is looked for first). Words no watchlist uses are
+    left out: that keeps the set, and the intersections with it, small.
     """
 
     __slots__ = (
@@ -178,5 +180,5 @@ class DocView:
 
     def has_spans(self, node: CaseTerm | Near) -> bool:
         if isinstance(node, CaseTerm):
-            return any(f.case_ranges(node) for f in self.fields(node.field))
+            return any(f.first_case(node) is not None for f in self.fields(node.field))
         return any(f.has_near(node) for f in self.fields(node.field))

@@ -225,9 +225,9 @@ def leaf_ranges(node: Term | Phrase | Prefix | CaseTerm, view: DocView) -> Witne
     for name in ("title", "body") if node.field == "any" else (node.field,):
         text = view.title if name == "title" else view.body
         if isinstance(node, CaseTerm):
-            ranges = text.case_ranges(node)
-            if ranges:
-                return [(name, *ranges[0])]
+            first = text.first_case(node)
+            if first is not None:
+                return [(name, *first)]
         else:
             first = text.first_occurrence(node)
             if first is not None:

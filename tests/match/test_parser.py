@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pickle
+import string
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.match import QuerySyntaxError, parse_query, validate_query
-from monitor.match._ast import And, CaseTerm, Lang, Near, Not, Or, Phrase, Prefix, Source, Term
+from monitor.match._ast import And, CaseTerm, Lang, Near, Not, Or, Phrase, Prefix, Query, Source, Term
+from monitor.match._parser import _Parser
 
 _FIELD_IN_NEAR = "a field inside NEAR: put it around the NEAR, like title:(a NEAR/3 b)"
 
@@ -180,3 +185,29 @@ def test_synonyms_expand_terms_and_phrases_but_not_case_sensitive_terms() -> Non
 
 def test_a_watchlist_synonym_may_be_a_wildcard() -> None:
     assert parse_query("truce", synonyms=[("truce", "armistic*")]) == Or((Term("truce"), Prefix("armistic")))
+
+
+_plain_words = st.lists(
+    st.one_of(
+        st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=8),
+        st.sampled_from(["AND", "OR", "NOT", "NEAR", "ONEAR", "and", "NEARBY", "cs", "Nato", "US"]),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=_plain_words, gaps=st.lists(st.sampled_from([" ", "  ", "\t", "\n "]), min_size=7, max_size=7))
+def test_plain_words_get_the_tree_of_the_grammar(words: list[str], gaps: list[str]) -> None:
+    """Queries of plain words skip the grammar (``_PLAIN_WORDS``); the tree must be the grammar's, and
+    a query the grammar refuses (operators) must be refused alike."""
+    query = gaps[0] + "".join(w + g for w, g in zip(words, gaps[1:], strict=False))
+    assert _outcome(lambda: parse_query(query)) == _outcome(lambda: _Parser(query, {}).parse())
+
+
+def _outcome(parse: Callable[[], Query]) -> Query | tuple[int, str]:
+    try:
+        return parse()
+    except QuerySyntaxError as exc:
+        return exc.position, exc.problem

@@ -1,6 +1,7 @@
 """Sentence boundaries for snippets: the regex scan (``boundaries``) finds exactly the boundaries that
-``_next_sentence`` defines, and sentences located through them are the ones the mark-by-mark scan
-located before the scan existed (``_scanned_bounds`` below keeps that earlier definition)."""
+``_next_sentence`` defines, and sentences located through them, or through the few boundaries around a
+range (``nearby_boundaries``), are the ones the mark-by-mark scan located before the scan existed
+(``_scanned_bounds`` below keeps that earlier definition)."""
 
 from __future__ import annotations
 
@@ -18,17 +19,18 @@ from monitor.match._sentences import (
     _next_sentence,
     boundaries,
     ender_marks,
+    nearby_boundaries,
     plain_boundaries,
     sentence_bounds,
 )
 
 # Pieces that exercise every branch of ``_next_sentence``: runs of enders with and without line breaks,
 # closers, blanks of every kind, initials, abbreviations (any case), digits, words in either case.
-_PIECES = [
-    "word", "Word", "said", "x", "U", "S", "Mr", "mrs", "GEN", "approx", "st", "xSt", "3", "3.5", "İ",
-    "\u212a", "²", "é", "Éa", ".", ".", ".", "...", "..", "!", "?", "?!", "…", "。", "！", "？", "\n", "\n\n",
-    ".\n", "\n.", ". ", " ", " ", "  ", "\t", "\u2028", "\x1c", '"', "'", "”", "’", "»", ")", "]", "(",
-]
+_WORDS = ["word", "Word", "said", "x", "U", "S", "Mr", "mrs", "GEN", "approx", "st", "xSt", "3", "3.5"]
+_LETTERS = ["İ", "\u212a", "²", "é", "Éa"]
+_MARKS = [".", ".", ".", "...", "..", "!", "?", "?!", "…", "。", "！", "？", "\n", "\n\n", ".\n", "\n.", ". "]
+_BLANKS = [" ", " ", "  ", "\t", "\u2028", "\x1c", '"', "'", "”", "’", "»", ")", "]", "("]
+_PIECES = _WORDS + _LETTERS + _MARKS + _BLANKS
 texts = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
 
 
@@ -109,4 +111,6 @@ def test_sentences_are_the_ones_the_mark_by_mark_scan_located(text: str, data: s
     for (start, _), (_, end) in zip(picked, data.draw(st.permutations(picked)), strict=True):
         if start > end:
             start, end = end, start  # also ranges over several words, across full stops
-        assert sentence_bounds(text, start, end, known) == _scanned_bounds(text, start, end)
+        expected = _scanned_bounds(text, start, end)
+        assert sentence_bounds(text, start, end, known) == expected
+        assert sentence_bounds(text, start, end, nearby_boundaries(text, start, end)) == expected
