@@ -277,7 +277,7 @@ async def _daemon_passes(db: Path, port: int, args: argparse.Namespace, probe: P
         counts = daemon.store.counts()
         assert cold.report.failures == 0, cold.report
         assert counts["articles"] == 20 * args.feeds, counts
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=300) as client:  # the site rebuilds a tenth of its feeds
             (await client.get(f"http://127.0.0.1:{port}/_bump")).raise_for_status()
         steady = await _run_pass(daemon, probe, lag=False)
         bumped = len(range(0, args.feeds, 10))

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor.store._ingest_rows import NewRows
@@ -61,35 +62,44 @@ def apply_poll(
     src = session.get(Source, record.source_id)
     if src is None:  # removed while the poll was in flight: nothing to attach the result to
         return ApplyReport()
-    watchlists = {w.id: w for w in session.scalars(select(Watchlist))} if record.articles else {}
+    # Only the watchlists this poll's hits name: a deployment may have 100,000 of them.
+    wanted = sorted({hit.watchlist_id for art in record.articles for hit in art.hits})
+    watchlists = {
+        w.id: w
+        for i in range(0, len(wanted), _CHUNK)
+        for w in session.scalars(select(Watchlist).where(Watchlist.id.in_(wanted[i : i + _CHUNK])))
+    }
     added = hits_added = alerts = 0
     per_watchlist: dict[int, int] = {}
     article_ids: list[int] = []
+    quiet_hits: list[dict[str, Any]] = []  # hits that alert nothing here: one bulk INSERT at the end
     # One query for the duplicates, one INSERT for the new articles (_ingest_rows).
     inserted = NewRows(session, src.id, record.articles, now, story_pending=defer_stories)
-    for art, row in inserted:
+    for art, article_id in inserted:
         added += 1
-        article_ids.append(row.id)
+        article_ids.append(article_id)
         for hit in art.hits:
             wl = watchlists.get(hit.watchlist_id)
             if wl is None:
                 continue
             spans = [[s.start, s.end] for s in hit.spans]
-            hit_row = Hit(
-                article_id=row.id,
-                watchlist_id=wl.id,
-                article_url=art.url,
-                article_title=art.title,
-                snippet=hit.snippet,
-                spans=spans,
-                alerted=record.alert and wl.enabled,
-                matched_at=now,
-            )
-            session.add(hit_row)
+            fields: dict[str, Any] = {
+                "article_id": article_id,
+                "watchlist_id": wl.id,
+                "article_url": art.url,
+                "article_title": art.title,
+                "snippet": hit.snippet,
+                "spans": spans,
+                "alerted": record.alert and wl.enabled,
+                "matched_at": now,
+            }
             hits_added += 1
             per_watchlist[wl.id] = per_watchlist.get(wl.id, 0) + 1
             if defer_stories or not (record.alert and wl.enabled):
+                quiet_hits.append(fields)
                 continue
+            hit_row = Hit(**fields)  # its outbox rows need its id and the ORM object
+            session.add(hit_row)
             session.flush()
             payload = alert_payload(
                 title=art.title,
@@ -103,42 +113,76 @@ def apply_poll(
             alerts += enqueue_alerts(
                 session, None, hit=hit_row, watchlist=wl, story_id=None, payload=payload, now=now
             )
+    if quiet_hits:
+        session.execute(insert(Hit), quiet_hits)
     update_source(src, record, now)
     session.flush()
     return ApplyReport(added, inserted.duplicates, hits_added, alerts, tuple(article_ids), per_watchlist)
 
 
-def update_source(src: Source, record: PollRecord, now: datetime) -> None:
-    """The source's new state after a poll (fetch state, schedule, errors, health inputs)."""
+def source_changes(record: PollRecord, now: datetime) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A poll's changes to its source row: the columns it sets, and the counters it increments by one
+    (fetch state, schedule, errors, health inputs). ``update_source`` applies them to an ORM row,
+    ``update_sources`` to many rows at once."""
     up = record.update
-    src.lease_until = None
-    src.last_checked_at = now
-    src.next_check_at = up.next_check_at
-    src.current_interval_s = up.current_interval_s
-    src.updated_at = now
+    values: dict[str, Any] = {
+        "lease_until": None,
+        "last_checked_at": now,
+        "next_check_at": up.next_check_at,
+        "current_interval_s": up.current_interval_s,
+        "updated_at": now,
+    }
     if up.new_url:
-        src.url = up.new_url
+        values["url"] = up.new_url
     if up.success:
-        src.polls += 1
-        src.last_success_at = now
-        src.error_count = 0
-        src.last_error = None
-        src.last_error_at = None
+        counters: tuple[str, ...] = ("polls",)
+        values |= {"last_success_at": now, "error_count": 0, "last_error": None, "last_error_at": None}
         if up.etag is not None or up.last_modified is not None or up.body_hash is not None:
-            src.etag = up.etag
-            src.last_modified = up.last_modified
-            src.body_hash = up.body_hash
+            values |= {"etag": up.etag, "last_modified": up.last_modified, "body_hash": up.body_hash}
         if up.new_entries:
-            src.last_new_entry_at = now
+            values["last_new_entry_at"] = now
         if up.recent_entry_times:
-            src.recent_entry_times = [t.isoformat() for t in up.recent_entry_times]
+            values["recent_entry_times"] = [t.isoformat() for t in up.recent_entry_times]
         if up.parsed:
-            src.last_problem = up.problem
-            src.last_problem_at = now if up.problem else None
+            values |= {"last_problem": up.problem, "last_problem_at": now if up.problem else None}
     else:
-        src.error_count += 1
-        src.last_error = up.error
-        src.last_error_at = now
+        counters = ("error_count",)
+        values |= {"last_error": up.error, "last_error_at": now}
     if up.deactivate_reason:
-        src.active = False
-        src.deactivated_reason = up.deactivate_reason
+        values |= {"active": False, "deactivated_reason": up.deactivate_reason}
+    return values, counters
+
+
+def update_source(src: Source, record: PollRecord, now: datetime) -> None:
+    """The source's new state after a poll, on its ORM row."""
+    values, counters = source_changes(record, now)
+    for name, value in values.items():
+        setattr(src, name, value)
+    for name in counters:
+        setattr(src, name, getattr(src, name) + 1)
+
+
+def update_sources(session: Session, records: Sequence[tuple[PollRecord, datetime]]) -> None:
+    """Several polls' source states with one executemany ``UPDATE`` per shape of change (the columns
+    set and counters incremented), without loading the rows: the steady pass's commits are mostly this
+    (every 304), and loading each source as an ORM object and flushing its changes cost several times
+    the UPDATE itself. A source removed meanwhile matches no row. When one source appears twice, the
+    records are applied one by one, in order, as the ORM path would."""
+    table = cast(Table, Source.__table__)
+    changes = [(record.source_id, *source_changes(record, now)) for record, now in records]
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]] = {}
+    batches: list[tuple[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, Any]]]] = []
+    in_order = len({sid for sid, _v, _c in changes}) < len(changes)
+    for sid, values, counters in changes:
+        shape = (tuple(sorted(values)), counters)
+        params = {"_sid": sid, **values}
+        if in_order:
+            batches.append((shape, [params]))
+        else:
+            shapes.setdefault(shape, []).append(params)
+    batches.extend(shapes.items())
+    for (names, counters), rows in batches:
+        sets: dict[Any, Any] = {table.c[n]: bindparam(n, type_=table.c[n].type) for n in names}
+        sets |= {table.c[n]: table.c[n] + 1 for n in counters}
+        stmt = update(table).where(table.c.id == bindparam("_sid")).values(sets)
+        session.execute(stmt, rows)

@@ -188,15 +188,7 @@ class Store:
         if any(record.articles for record, _now in records):
             raise ValueError("apply_source_updates takes polls without articles; use apply_poll")
 
-        def run(s: Session) -> None:
-            ids = sorted({record.source_id for record, _now in records})
-            sources = {src.id: src for src in s.scalars(select(Source).where(Source.id.in_(ids)))}
-            for record, now in records:
-                src = sources.get(record.source_id)
-                if src is not None:  # removed while the poll was in flight
-                    _ingest.update_source(src, record, now)
-
-        self._tx(run)
+        self._tx(lambda s: _ingest.update_sources(s, records))
 
     # stories ------------------------------------------------------------------------------------------
     def assign_stories(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from monitor.core import Span, WatchlistHit
 from monitor.store import (
@@ -129,6 +129,45 @@ def test_first_poll_store_records_hits_without_alerts(store: Store) -> None:
     assert [h.alerted for h in store.list_hits()] == [False]
 
 
+def test_a_concurrent_writer_between_check_and_insert_costs_only_its_article(store: Store) -> None:
+    """The batch INSERT fails on the unique URL when another writer stored one of its articles after the
+    duplicate check; the batch is rolled back to its savepoint and the others still go in, with their hits."""
+    from monitor.store._ingest_rows import NewRows
+
+    source_id, w1 = _setup(store)
+    hit = WatchlistHit(watchlist_id=w1, snippet="Alpha.", spans=())
+    arts = [art(1, hits=(hit,)), art(2), art(3, hits=(hit,))]
+    with store.session() as session:
+        rows = NewRows(session, source_id, arts, NOW)  # the duplicate check runs here
+        assert rows.duplicates == 0
+        # another process stores article 2 and commits before our INSERT
+        store.apply_poll(PollRecord(source_id, ok_update(), (arts[1],), alert=False), now=NOW)
+        inserted = list(rows)
+        assert [a.url for a, _id in inserted] == [arts[0].url, arts[2].url]
+        assert rows.duplicates == 1
+        assert len({article_id for _a, article_id in inserted}) == 2
+    assert store.counts()["articles"] == 3
+    again = store.apply_poll(PollRecord(source_id, ok_update(), tuple(arts), alert=False), now=NOW)
+    assert (again.articles_added, again.duplicates, again.hits_added) == (0, 3, 0)
+
+
+def test_quiet_hits_of_one_poll_are_all_stored_with_their_article(store: Store) -> None:
+    source_id, w1 = _setup(store)
+    w2 = {w.name: w.id for w in store.list_watchlists()}["w2"]
+    one = WatchlistHit(watchlist_id=w1, snippet="Alpha.", spans=(Span(0, 5),))
+    two = WatchlistHit(watchlist_id=w2, snippet="Beta.", spans=(Span(0, 4),))
+    arts = (art(1, hits=(one, two)), art(2), art(3, hits=(two,)))
+    report = store.apply_poll(PollRecord(source_id, ok_update(), arts, alert=False), now=NOW)
+    assert (report.articles_added, report.hits_added, report.alerts_enqueued) == (3, 3, 0)
+    assert report.hits_by_watchlist == {w1: 1, w2: 2}
+    got = sorted((h.url, h.snippet, h.spans, h.alerted) for h in store.list_hits())
+    assert got == [
+        (arts[0].url, "Alpha.", ((0, 5),), False),
+        (arts[0].url, "Beta.", ((0, 4),), False),
+        (arts[2].url, "Beta.", ((0, 4),), False),
+    ]
+
+
 def test_failure_updates_error_state_and_success_resets(store: Store) -> None:
     source_id, _ = _setup(store)
     fail = SourceUpdate(
@@ -147,6 +186,55 @@ def test_failure_updates_error_state_and_success_resets(store: Store) -> None:
     store.apply_poll(PollRecord(source_id, gone), now=NOW)
     assert store.claim_due_sources(now=NOW + timedelta(days=1), limit=10) == []
     assert store.get_source("src").deactivated_reason == "gone: 410"
+
+
+def _source_state(store: Store, name: str) -> dict[str, object]:
+    from monitor.store.models import Source
+
+    skip = {"id", "name", "url", "created_at", "origin"}
+    with store.session() as session:
+        row = session.scalars(select(Source).where(Source.name == name)).one()
+        return {c.key: getattr(row, c.key) for c in Source.__table__.columns if c.key not in skip}
+
+
+def test_batched_source_updates_equal_one_poll_at_a_time(store: Store) -> None:
+    """``apply_source_updates`` (one UPDATE per shape of change, rows not loaded) leaves each source
+    exactly as applying the same polls one at a time through the ORM does, repeats of a source included."""
+    store.sync_config([SourceSpec(name=n, url=f"https://{n}.example/feed") for n in "abcd"], [], now=NOW)
+    ids = {s.name: s.id for s in store.list_sources(now=NOW)}
+    later = NOW + timedelta(minutes=5)
+
+    def polls(sid: int) -> list[tuple[PollRecord, datetime]]:
+        fail = SourceUpdate(success=False, next_check_at=NOW, current_interval_s=60, error="HTTP 503")
+        ok = SourceUpdate(
+            success=True, next_check_at=later, current_interval_s=600, etag='"e1"', last_modified="Fri",
+            body_hash="b1", recent_entry_times=(NOW,), new_entries=1, parsed=True, problem="ill-formed",
+        )
+        unchanged = SourceUpdate(success=True, next_check_at=later, current_interval_s=900)
+        gone = SourceUpdate(
+            success=False, next_check_at=later, current_interval_s=900, error="410", deactivate_reason="gone"
+        )
+        # the shapes of change interleave, so grouping them must not reorder one source's polls
+        steps = ((ok, NOW), (fail, NOW), (unchanged, later), (fail, later), (gone, later))
+        return [(PollRecord(sid, u), t) for u, t in steps]
+
+    for sid in (ids["a"], ids["b"]):  # one at a time, ORM path
+        for record, t in polls(sid):
+            store.apply_poll(record, now=t)
+    # c: every poll in one batch (the same source repeated: applied in order); d: one poll per batch
+    store.apply_source_updates(polls(ids["c"]))
+    for record, t in polls(ids["d"]):
+        store.apply_source_updates([(record, t)])
+    expected = _source_state(store, "a")
+    assert expected["polls"] == 2 and expected["error_count"] == 2 and expected["active"] is False
+    assert _source_state(store, "b") == expected
+    assert _source_state(store, "c") == expected
+    assert _source_state(store, "d") == expected
+    # a batch of distinct sources with different shapes of change
+    mixed = [polls(ids[n])[i] for n, i in (("a", 0), ("b", 1), ("c", 2), ("d", 0))]
+    store.apply_source_updates(mixed)
+    assert _source_state(store, "b")["etag"] == '"e1"' and _source_state(store, "a")["error_count"] == 0
+    assert _source_state(store, "d")["polls"] == 3 and _source_state(store, "c")["polls"] == 3
 
 
 def test_claim_due_sources_leases(store: Store) -> None:
