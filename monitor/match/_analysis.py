@@ -11,24 +11,25 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import pairwise
 
 import numpy as np
+import numpy.typing as npt
 
 from monitor.match._ast import CaseTerm, Key, Near, Or, Phrase, Prefix, Query, Term
 from monitor.match._fold import OffsetMap, clean, non_ascii, replace_non_ascii
+from monitor.match._near import Span, near_spans
 from monitor.match._sentences import Boundaries, boundaries, nearby_boundaries, sentence_bounds
 
 __all__ = ["FieldText", "Span", "near_spans"]
 
-Span = tuple[int, int]  # first and last word position, inclusive
+_Ints = npt.NDArray[np.intp]
 _NONE: list[int] = []
 _SCANS = 32  # words looked up one at a time (a few us each) before all are indexed in one pass (~120 us)
 _FEW = 40  # tokens of a field short enough to scan as a list (a title)
 _SEARCHES = 8  # phrases checked by substring search before the set of adjacent pairs is built
-_FINDS = 24  # first occurrences looked up one str.find at a time before all are indexed in one pass
 
 
 class FieldText:
@@ -41,8 +42,7 @@ class FieldText:
         "_cases",
         "_chars",
         "_distinct",
-        "_finds",
-        "_first_starts",
+        "_first_index",
         "_firsts",
         "_indexed",
         "_joined",
@@ -52,6 +52,7 @@ class FieldText:
         "_positions",
         "_prefixes",
         "_seen",
+        "_start_offsets",
         "cleaned",
         "text",
         "tokens",
@@ -65,14 +66,14 @@ class FieldText:
         self._joined: str | None = None
         self._bigrams: set[tuple[str, ...]] | None = None
         self._firsts: dict[Key, tuple[int, int] | None] = {}
-        self._first_starts: dict[str, int] | None = None
-        self._finds = 0
+        self._first_index: dict[str, int] | None = None
         self._cases: dict[CaseTerm, tuple[int, int] | None] = {}
         self._seen: dict[str, bool] = {}
         self._positions: dict[str, list[int]] = {}
         self._indexed = False
         self._prefixes: dict[str, list[int]] = {}
         self._offsets: list[int] | None = None
+        self._start_offsets: _Ints | None = None
         self._padded: str | None = None
         self._bounds: Boundaries | None = None
         self._bounds_asked = False
@@ -175,19 +176,32 @@ class FieldText:
 
     # original text ------------------------------------------------------------------------------------
     def _starts(self) -> list[int]:
-        """Folded start offset of every word: where a non-space follows a space (vectorised, on one
-        byte per character when the folded text is ASCII, as it nearly always is)."""
+        """Folded start offset of every word, as a list (for bisection)."""
         if self._offsets is None:
-            cleaned = self.cleaned
-            if cleaned.isascii():
-                chars = np.frombuffer(cleaned.encode("ascii"), dtype=np.uint8)
-            else:
-                chars = np.frombuffer(cleaned.encode("utf-32-le"), dtype=np.uint32)  # one per character
-            word = chars != 32
-            first = word.copy()
-            first[1:] &= ~word[:-1]
-            self._offsets = np.flatnonzero(first).tolist()
+            self._offsets = self._start_array().tolist()
         return self._offsets
+
+    def _start_array(self) -> _Ints:
+        """Folded start offset of every word: where a space is followed by a non-space in ``padded()``
+        (vectorised, on one byte per character when the text is ASCII, as it nearly always is). Kept as
+        an array: a list costs an int object per word, more than the rest of this together."""
+        if self._start_offsets is None:
+            padded = self.padded()
+            if padded.isascii():
+                chars = np.frombuffer(padded.encode("ascii"), dtype=np.uint8)
+            else:
+                chars = np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32)  # one per character
+            space = chars == 32
+            self._start_offsets = np.flatnonzero(space[:-1] > space[1:])  # offset in padded, less one
+        return self._start_offsets
+
+    def first_indexes(self) -> dict[str, int]:
+        """Each distinct word and the number of its first occurrence (later insertions of a word
+        overwrite earlier ones, so the tokens go in reverse). It doubles as the set of the words."""
+        if self._first_index is None:
+            tokens = self.tokens
+            self._first_index = dict(zip(reversed(tokens), range(len(tokens) - 1, -1, -1), strict=True))
+        return self._first_index
 
     def folded_span(self, first: int, last: int) -> tuple[int, int]:
         """Folded character offsets (end exclusive) of the words ``first..last``."""
@@ -215,31 +229,40 @@ class FieldText:
     def first_word(self, word: str) -> tuple[int, int] | None:
         """Folded offsets of the first occurrence of a word (``None`` if absent).
 
-        In ``padded()`` every word stands between spaces: a ``str.find`` of " word" (whose last letter,
-        unlike a space, is rare enough for the search to skip ahead) and a check of the character after
-        it answer. An article with many hits asks for many words; after ``_FINDS`` of them, one dict of
-        every word's first offset (built by C-level calls, reversed so that the first occurrence is the
-        one kept) answers the rest.
+        A short field (a title) is searched: in ``padded()`` every word stands between spaces, so a
+        ``str.find`` of " word" and a check of the character after it answer. A longer one (a body)
+        answers from ``first_indexes`` (which ``DocView`` builds anyway as the body's set of words) and
+        the word offsets: an article with many hits asks for tens of words, and each search of a body
+        (a few us: the needle's leading space is everywhere, so the search skips little) cost more.
         """
-        firsts = self._first_starts
-        if firsts is None:
-            self._finds += 1
-            if self._finds <= _FINDS:
-                padded = self.padded()
-                needle = " " + word
-                at = padded.find(needle)
-                while at >= 0 and padded[at + len(needle)] != " ":  # a longer word starting so
-                    at = padded.find(needle, at + 1)
-                return None if at < 0 else (at, at + len(word))
-            starts = self._starts()
-            firsts = self._first_starts = dict(zip(reversed(self.tokens), reversed(starts), strict=True))
-        start = firsts.get(word)
-        return None if start is None else (start, start + len(word))
+        if len(self.tokens) > _FEW:
+            index = self.first_indexes().get(word)
+            if index is None:
+                return None
+            start = int(self._start_array()[index])
+            return start, start + len(word)
+        padded = self.padded()
+        needle = " " + word
+        at = padded.find(needle)
+        while at >= 0 and padded[at + len(needle)] != " ":  # a longer word starting so
+            at = padded.find(needle, at + 1)
+        return None if at < 0 else (at, at + len(word))
 
     def first_phrase(self, words: tuple[str, ...]) -> tuple[int, int] | None:
-        """Folded offsets of the first occurrence of words in a row (the first of ``_occurrences``,
-        which needs neither the word offsets nor ``joined()``)."""
-        return next(_occurrences(self.padded(), words), None)
+        """Folded offsets of the first occurrence of words in a row (the first of ``_occurrences``).
+
+        In a long field the first occurrence of the first word (``first_indexes``) nearly always starts
+        it; if not, the search starts from there."""
+        begin = 0
+        if len(self.tokens) > _FEW:
+            index = self.first_indexes().get(words[0])
+            if index is None:
+                return None
+            n = len(words)
+            begin = int(self._start_array()[index])  # the space before it, in ``padded()``
+            if self.tokens[index : index + n] == list(words):
+                return begin, int(self._start_array()[index + n - 1]) + len(words[-1])
+        return next(_occurrences(self.padded(), words, begin), None)
 
     def first_prefix(self, stem: str) -> tuple[int, int] | None:
         """Folded offsets of the first word starting with ``stem``: one ``str.find`` in ``padded()``."""
@@ -348,15 +371,16 @@ class FieldText:
 _WORD = re.compile(r"\S+")
 
 
-def _occurrences(padded: str, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
-    """Folded (start, end) of each occurrence of the words in a row, in ``" " + cleaned + " "``.
+def _occurrences(padded: str, words: tuple[str, ...], begin: int = 0) -> Iterator[tuple[int, int]]:
+    """Folded (start, end) of each occurrence of the words in a row, in ``" " + cleaned + " "``, from
+    offset ``begin`` of ``padded``.
 
     ``str.find`` of the first word between spaces (whole words only), then the next words are
     compared in place, skipping the spaces that punctuation left between them.
     """
     first = " " + words[0] + " "
     end = len(padded)
-    at = padded.find(first)
+    at = padded.find(first, begin)
     while at >= 0:
         j = at + len(first) - 1  # the space after the first word
         for word in words[1:]:
@@ -370,28 +394,3 @@ def _occurrences(padded: str, words: tuple[str, ...]) -> Iterator[tuple[int, int
         else:
             yield at, j - 1
         at = padded.find(first, at + 1)
-
-
-def near_spans(left: list[Span], right: list[Span], distance: int, ordered: bool) -> list[Span]:
-    """Combined ranges of the pairs (a, b) that do not overlap and are within ``distance`` words.
-
-    ``right`` is sorted by start, so the partners after each ``a`` are found by bisection; partners
-    before ``a`` (unordered NEAR only) are found the same way on the ends.
-    """
-    if not left or not right:
-        return []
-    out: set[Span] = set()
-    starts = [s for s, _e in right]
-    by_end = sorted(right, key=lambda span: span[1])
-    ends = [e for _s, e in by_end]
-    for a_start, a_end in left:
-        j = bisect_right(starts, a_end)
-        while j < len(right) and right[j][0] - a_end <= distance:
-            out.add((a_start, max(a_end, right[j][1])))
-            j += 1
-        if not ordered:
-            j = bisect_left(ends, a_start - distance)
-            while j < len(by_end) and by_end[j][1] < a_start:
-                out.add((by_end[j][0], max(a_end, by_end[j][1])))
-                j += 1
-    return sorted(out)

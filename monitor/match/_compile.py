@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise
 
 from monitor.match._ast import And, CaseTerm, Key, Lang, Near, Not, Or, Phrase, Prefix, Query, Source, Term
 from monitor.match._view import DocView
@@ -75,6 +75,10 @@ def _word_estimate(word: str) -> float:
 
 Clause = frozenset[Key]
 Cost = Callable[[Clause], float]
+# The clauses of term nodes, by identity, for all the queries of one build (``compile_query``): the
+# parser shares one node per bare word, and a build of 100,000 queries would make the same clause for
+# it thousands of times. Each entry keeps its node, so that no identity is reused while it is kept.
+SharedTerms = dict[int, tuple["Query", "list[Clause]"]]
 
 
 class _Clauses:
@@ -85,14 +89,21 @@ class _Clauses:
     literal requires each of its words; an OR requires the union of the cheapest clause of each branch.
     """
 
-    def __init__(self, cost: Cost) -> None:
+    def __init__(self, cost: Cost, terms: SharedTerms | None = None) -> None:
         self.cost = cost
         self.memo: dict[int, list[Clause]] = {}
+        self.terms: SharedTerms = {} if terms is None else terms
 
     def __call__(self, node: Query) -> list[Clause]:
         found = self.memo.get(id(node))
         if found is None:
-            found = self.memo[id(node)] = self._compute(node)
+            if type(node) is Term:  # a bare word's node is shared by the queries that have it
+                shared = self.terms.get(id(node))
+                if shared is None:
+                    shared = self.terms[id(node)] = (node, self._compute(node))
+                found = self.memo[id(node)] = shared[1]
+            else:
+                found = self.memo[id(node)] = self._compute(node)
         return found
 
     def _compute(self, node: Query) -> list[Clause]:
@@ -105,11 +116,10 @@ class _Clauses:
                 return [frozenset(node.words)]
             case Term() | Prefix() | Source() | Lang():
                 return [frozenset((node.key,))]
-            case And() | Near():
-                out: list[Clause] = []
-                for child in node.children if isinstance(node, And) else (node.left, node.right):
-                    out.extend(c for c in self(child) if c not in out)
-                return out
+            case And():  # the children's clauses in order, each once (a dict dedupes them in C)
+                return list(dict.fromkeys(chain.from_iterable(map(self, node.children))))
+            case Near():
+                return list(dict.fromkeys(chain(self(node.left), self(node.right))))
             case Or():
                 union: set[Key] = set()
                 for child in node.children:
@@ -150,9 +160,14 @@ class Compiled:
     literals: tuple[Key, ...]
 
 
-def compile_query(query: Query, cost: Cost) -> tuple[Compiled, list[Clause]]:
-    """The test of a query and the keys it looks up in ``view.any``; and its required clauses."""
-    clauses = _Clauses(cost)
+def compile_query(
+    query: Query, cost: Cost, terms: SharedTerms | None = None
+) -> tuple[Compiled, list[Clause]]:
+    """The test of a query and the keys it looks up in ``view.any``; and its required clauses.
+
+    ``terms`` (one dict per build, see ``SharedTerms``) lets the queries of a build share the clauses
+    of their words; the cost of a clause must not change while it is shared."""
+    clauses = _Clauses(cost, terms)
     found: dict[Key, None] = {}
     _literals(query, found)
     test: KeyTest | Matcher | None = key_test(query)

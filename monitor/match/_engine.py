@@ -4,23 +4,33 @@ Design (after Lucene Monitor and the Elasticsearch percolator):
 
 1. Each article is folded and cut into words once per field (``FieldText``: a few C-level string calls).
 2. All the literals of all watchlists are looked up in one go (``DocView``): each distinct word of the
-   article is looked up in the engine's token table (``TokenKeys``: the word itself if watched, and
-   every watched ``stem*`` it starts with, computed on a token's first sight), pairs of adjacent words
-   (the keys of phrases) by a C-level set intersection. This replaced a pyahocorasick scan: at 100,000
-   watchlists the automaton returned ~600 matches per article as Python objects and cost twice the
-   table lookups; news text reuses its vocabulary, so the table is a dict hit per word.
+   article (the keys of the body's first-occurrence dict, ``FieldText.first_indexes``: one C-level
+   ``dict(zip(reversed(tokens), range(n - 1, -1, -1)))``, where later duplicates overwrite earlier
+   ones, so each word keeps its first number) is looked up in the engine's token table
+   (``TokenKeys``: the word itself if watched, and every watched ``stem*`` it starts with, computed on
+   a token's first sight), pairs of adjacent words (the keys of phrases) by a C-level set intersection.
+   This replaced a pyahocorasick scan: at 100,000 watchlists the automaton returned ~600 matches per
+   article as Python objects and cost twice the table lookups; news text reuses its vocabulary, so the
+   table is a dict hit per word.
 3. Each watchlist is indexed under its two most selective required clauses (Lucene Monitor's
    presearcher terms, chosen by estimated frequency: rare words, word pairs, then wildcards); only
    watchlists whose two indexed clauses are both present are candidates (``PostingIndex``: numpy
-   postings, a few vectorised calls per article). A watchlist with no required positive literal would
-   be an "always candidate" (the parser refuses such queries, so this list is a safety net).
+   postings, a few vectorised calls per article; the hundred or so survivors are sorted and deduped
+   as a Python set, cheaper than ``np.unique`` at that size). A watchlist with no required positive
+   literal would be an "always candidate" (the parser refuses such queries, so this list is a safety
+   net).
 4. Candidates are evaluated exactly, and each one that holds gets its hit in the same pass (``hits``,
    ``_hits``): queries decided by key presence alone (most) are plain data (``KeyTest``), tested
    inline with set methods, and their hit shows their keys; the others are compiled closures (word
    positions are computed only for NEAR and ``cs()``) with a *plan* naming what their hit shows.
 5. A hit carries the matched sentence(s) and spans: each literal is found and its sentence located
-   once per article (the sentence boundaries of a text are listed once), and the text of each
+   once per article (the sentence boundaries of a text are listed once; a body word's offset is its
+   first number in the dict above, looked up in the word start offsets, which are one numpy pass over
+   the padded text: a space followed by a non-space, ``space[:-1] > space[1:]``), and the text of each
    combination of sentences is built once, so a hit costs little more than its spans.
+6. Building parses and compiles every query once (queries of plain words, or plain words with AND and
+   NOT, skip the grammar); the clauses of a bare word's node, which the parser shares between queries,
+   and the cost of each clause are computed once per build.
 
 ``Engine.match`` updates plain counters (``stats``) without a lock: they are for benchmarks and metrics,
 and a concurrent caller can only make them slightly off.
@@ -39,7 +49,15 @@ from monitor.core import WatchlistHit
 from monitor.log import get_logger
 from monitor.match._analysis import FieldText
 from monitor.match._ast import Key
-from monitor.match._compile import Clause, Compiled, KeyTest, Matcher, compile_query, estimate
+from monitor.match._compile import (
+    Clause,
+    Compiled,
+    KeyTest,
+    Matcher,
+    SharedTerms,
+    compile_query,
+    estimate,
+)
 from monitor.match._errors import QuerySyntaxError
 from monitor.match._hits import article_hits
 from monitor.match._index import PostingIndex
@@ -155,14 +173,20 @@ class Engine:
         reuse = previous._cache if previous is not None else {}
 
         estimates: dict[Key, float] = {}
+        terms: SharedTerms = {}  # clauses of the words' nodes, shared by the queries of this build
+
+        costs: dict[Clause, float] = {}  # a word's clause is one object shared by its queries (``terms``)
 
         def cost(clause: Clause) -> float:
-            total = 0.0
-            for key in clause:
-                known = estimates.get(key)
-                if known is None:
-                    known = estimates[key] = estimate(key, frequencies)
-                total += known
+            total = costs.get(clause)
+            if total is None:
+                total = 0.0
+                for key in clause:
+                    known = estimates.get(key)
+                    if known is None:
+                        known = estimates[key] = estimate(key, frequencies)
+                    total += known
+                costs[clause] = total
             return total
 
         for spec in sorted(specs, key=lambda s: s.id):  # internal numbers follow ids: hits come sorted
@@ -176,7 +200,7 @@ class Engine:
                     query = parse_query(spec.query, synonyms=spec.synonyms)
                 except QuerySyntaxError as exc:
                     raise exc.for_watchlist(spec.id, spec.name) from None
-                compiled, clauses = compile_query(query, cost)
+                compiled, clauses = compile_query(query, cost, terms)
                 entry = _Entry(compiled, tuple(tuple(c) for c in sorted(clauses, key=cost)[:2]))
             engine._cache[cache_key] = entry
             engine._ids.append(spec.id)

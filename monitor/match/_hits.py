@@ -7,11 +7,13 @@ count here:
 * candidates are evaluated in the same pass, and a ``KeyTest`` names what its hit shows with no plan:
   its keys (a word, "stem*" or a word pair, in any field), which the tree walk shows too;
 * each literal (a key, or a ``Ref`` from a plan) is found and its sentence located once per article,
-  inline (sets of the view say title or body; one ``str.find`` gives its first occurrence; the title's
-  sentence is made once; body sentences come from the boundaries listed once per text);
+  inline (sets of the view say title or body; a body word's first occurrence is one dict lookup, see
+  ``FieldText.first_word``; the title's sentence is made once; body sentences come from the boundaries
+  listed once per text), with its sentence's text and its span in it (``_Info``);
 * watchlists showing the same literals share one snippet and spans (``made``);
 * a snippet of one or two sentences that do not touch (nearly all) is one concatenation of sentence
-  texts cut once per article (``_piece``); ``Span`` objects are shared (``_SPANS``);
+  texts cut once per article (``_piece``), with the first literal's span as it is and only the second
+  one's made for the snippet (a shared cache of spans by offsets cost more in lookups than it saved);
 * ``WatchlistHit`` and ``Span`` are frozen dataclasses whose generated ``__init__`` sets each field with
   ``object.__setattr__``; ``make_hit`` sets the same slots through their descriptors, at half the cost.
 """
@@ -31,11 +33,6 @@ __all__ = ["article_hits", "compose", "make_hit"]
 
 _ELLIPSIS = "…"
 _GAP = " … "
-
-# Spans by offsets, shared by all hits: snippet offsets are small, so a few tens of thousands of spans
-# cover nearly all; past ``_SPANS_KEPT`` the cache starts again.
-_SPANS: dict[tuple[int, int], Span] = {}
-_SPANS_KEPT = 100_000
 
 
 def _setter(cls: type, name: str) -> Callable[[object, object], None]:
@@ -79,7 +76,7 @@ def article_hits(
     """
     hits: list[WatchlistHit] = []
     made: dict[tuple[Key | Ref, ...], tuple[str, tuple[Span, ...]]] = {}
-    located: dict[Key | Ref, list[Located]] = {}
+    located: dict[Key | Ref, list[_Info]] = {}
     keys = view.any
     issuperset, isdisjoint = keys.issuperset, keys.isdisjoint
     refs: tuple[Key | Ref, ...]
@@ -113,13 +110,13 @@ def article_hits(
             if len(refs) == 1:
                 infos = located.get(refs[0])
                 if infos is None:
-                    infos = located[refs[0]] = _locate(view, refs[0])
+                    infos = located[refs[0]] = _infos(view, _locate(view, refs[0]))
             else:
                 infos = []
                 for ref in refs:
                     found = located.get(ref)
                     if found is None:
-                        found = located[ref] = _locate(view, ref)
+                        found = located[ref] = _infos(view, _locate(view, ref))
                     infos += found
             made_for = made[refs] = compose(view, infos)
         hit: WatchlistHit = _new(WatchlistHit)
@@ -165,52 +162,43 @@ def _locate(view: DocView, ref: Key | Ref) -> list[Located]:
     return [(("body", *body.sentence(start, end)), start, end)]
 
 
-def compose(view: DocView, infos: list[Located]) -> tuple[str, tuple[Span, ...]]:
+# A located witness range with what every hit showing it needs, made once per article: its sentence, its
+# original offsets, the sentence's text as a snippet shows it and the shift of offsets into that text
+# (``_piece``), and its span in that text (the span it has in any snippet where that sentence is first).
+_Info = tuple[Part, int, int, str, int, Span]
+
+
+def _infos(view: DocView, found: list[Located]) -> list[_Info]:
+    out: list[_Info] = []
+    for part, start, end in found:
+        text, base = _piece(view, part)
+        out.append((part, start, end, text, base, _span(start + base, end + base)))
+    return out
+
+
+def compose(view: DocView, infos: list[_Info]) -> tuple[str, tuple[Span, ...]]:
     """``shown``, with fast paths for the usual hits: one or two sentences that do not touch; anything
     else (three sentences or more, sentences that overlap or touch) goes through ``shown``."""
     count = len(infos)
-    spans = _SPANS
     if count == 1:  # one literal: the most common hit
-        part, start, end = infos[0]
-        text, base = _piece(view, part)
-        key = (start + base, end + base)
-        span = spans.get(key)
-        if span is None:
-            if len(spans) > _SPANS_KEPT:
-                spans.clear()
-            span = spans[key] = _span(*key)
-        return text, (span,)
-    if len(spans) > _SPANS_KEPT:
-        spans.clear()
-    if count == 2 and infos[0][0] == infos[1][0]:
-        text, base = _piece(view, infos[0][0])
-        out: list[Span] = []
-        for _part, s, e in sorted(infos, key=_offsets):
-            key = (s + base, e + base)
-            span = spans.get(key)
-            if span is None:
-                span = spans[key] = _span(*key)
-            if not out or out[-1] is not span:
-                out.append(span)
-        return text, tuple(out)
+        info = infos[0]
+        return info[3], (info[5],)
     if count != 2:
-        return shown(view, infos)
+        return shown(view, [info[:3] for info in infos])
     first, second = infos
     one, two = first[0], second[0]
+    if one == two:  # one sentence: both spans are in its own text
+        a, b = first[5], second[5]
+        if (b.start, b.end) < (a.start, a.end):
+            a, b = b, a
+        return first[3], ((a,) if a == b else (a, b))
     if two[0] == "title" or (one[0] != "title" and two < one):  # title first, then in text order
         first, second, one, two = second, first, two, one
     if one[0] == two[0] and two[1] <= one[2] + 1:  # overlapping or touching sentences are merged
-        return shown(view, infos)
-    text, base = _piece(view, one)
-    other, other_base = _piece(view, two)
-    shift = len(text) + len(_GAP) + other_base
-    pair: list[Span] = []
-    for key in ((first[1] + base, first[2] + base), (second[1] + shift, second[2] + shift)):
-        span = spans.get(key)
-        if span is None:
-            span = spans[key] = _span(*key)
-        pair.append(span)
-    return text + _GAP + other, tuple(pair)
+        return shown(view, [first[:3], second[:3]])
+    text = first[3]
+    shift = len(text) + len(_GAP) + second[4]
+    return text + _GAP + second[3], (first[5], _span(second[1] + shift, second[2] + shift))
 
 
 def _span(start: int, end: int) -> Span:
@@ -219,10 +207,6 @@ def _span(start: int, end: int) -> Span:
     _set_start(span, start)
     _set_end(span, end)
     return span
-
-
-def _offsets(info: Located) -> tuple[int, int]:
-    return info[1], info[2]
 
 
 def _piece(view: DocView, part: Part) -> tuple[str, int]:

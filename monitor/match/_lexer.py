@@ -8,6 +8,8 @@ field; ``cs(`` opens a case-sensitive literal that runs to the next ``)``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Literal, NamedTuple
 
 from monitor.match._errors import QuerySyntaxError
@@ -18,8 +20,7 @@ MAX_DISTANCE = 100
 TEXT_FIELDS = ("title", "body")
 _FILTER_FIELDS = ("source", "lang")
 _OPEN_QUOTES = '"“”„'
-_SPACE = re.compile(r"\s*")
-_CHUNK = re.compile(r"[^\s()\"“”„]+")
+_NEXT = re.compile(r"\s*+([^\s()\"“”„]*+)")  # the blanks, then the chunk there (maybe empty)
 _CLOSING = re.compile(r"[\"“”]")
 _FIELD = re.compile(r"([A-Za-z]+):")
 _NEAR = re.compile(r"(O?)NEAR(?:/(.*))?\Z")
@@ -36,28 +37,34 @@ class Token(NamedTuple):  # a tuple: built fast (a query has a handful of tokens
     ordered: bool = False  # NEAR: ONEAR
 
 
+# ``Token(...)`` goes through the Python-level ``__new__`` of a named tuple (keyword defaults); building
+# the tuple directly is a C call, and a build of 100,000 watchlists makes about a million tokens.
+_token: Callable[[tuple[Kind, int, str, str, int, bool]], Token] = partial(tuple.__new__, Token)
+
+
 def tokenize(query: str) -> list[Token]:
     tokens: list[Token] = []
     i, n = 0, len(query)
+    append = tokens.append
     while True:
-        i = _SPACE.match(query, i).end()  # type: ignore[union-attr]  # \s* always matches
+        m = _NEXT.match(query, i)  # one regex call finds the next token's start and, for a chunk, its end
+        i, j = m.span(1)  # type: ignore[union-attr]  # the pattern always matches
         if i >= n:
-            tokens.append(Token("END", n))
+            append(_token(("END", n, "", "", 0, False)))
             return tokens
-        c = query[i]
-        if c in "()":
-            tokens.append(Token("(" if c == "(" else ")", i))
-            i += 1
-            continue
-        if c in _OPEN_QUOTES:
-            closing = _CLOSING.search(query, i + 1)
+        if i == j:  # not a chunk: a parenthesis or a quote
+            c = query[i]
+            if c in "()":
+                append(_token(("(" if c == "(" else ")", i, "", "", 0, False)))
+                i += 1
+                continue
+            closing = _CLOSING.search(query, i + 1)  # c is an opening quote
             if closing is None:
                 raise QuerySyntaxError(query, i, "unterminated quote")
             j = closing.start()
-            tokens.append(Token("PHRASE", i, query[i + 1 : j]))
+            append(_token(("PHRASE", i, query[i + 1 : j], "", 0, False)))
             i = j + 1
             continue
-        j = _CHUNK.match(query, i).end()  # type: ignore[union-attr]  # c starts a chunk
         chunk = query[i:j]
         field = _FIELD.match(chunk) if ":" in chunk else None  # (a regex call costs more than ``in``)
         if field:
@@ -87,15 +94,15 @@ def tokenize(query: str) -> list[Token]:
             i = k + 1
             continue
         if chunk in ("AND", "OR", "NOT"):
-            tokens.append(Token(chunk, i))  # type: ignore[arg-type]
+            append(_token((chunk, i, "", "", 0, False)))  # type: ignore[arg-type]
             i = j
             continue
         near = _NEAR.match(chunk) if "NEAR" in chunk else None
         if near:
-            tokens.append(_near_token(query, i, near))
+            append(_near_token(query, i, near))
             i = j
             continue
-        tokens.append(Token("WORD", i, chunk))
+        append(_token(("WORD", i, chunk, "", 0, False)))
         i = j
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from itertools import chain, pairwise
 from operator import itemgetter
 
@@ -99,7 +99,6 @@ class DocView:
     """
 
     __slots__ = (
-        "_body_keys",
         "any",
         "body",
         "doc",
@@ -120,9 +119,11 @@ class DocView:
         self.title = title
         self.body = body
         self.title_keys = set(title.tokens)
-        distinct = set(self.title_keys)
-        distinct.update(body.tokens)
-        given = list(filter(None, map(lookup.tokens.__getitem__, distinct)))  # tokens giving keys
+        # the body's distinct words are the keys of its first-occurrence index, which hits use anyway
+        body_words = body.first_indexes()
+        get = lookup.tokens.__getitem__
+        given = list(filter(None, map(get, body_words)))  # tokens giving keys
+        given += filter(None, map(get, self.title_keys.difference(body_words)))
         found: set[Key] = set(chain.from_iterable(map(_first, given)))
         ids = list(chain.from_iterable(map(_second, given)))
         others: set[Key] = set(filter_keys(doc))
@@ -136,7 +137,6 @@ class DocView:
             ids += map(lookup.key_id, others)
         self.any = found
         self.key_ids = ids  # numbers of the keys in the postings (0 or repeated at times: harmless)
-        self._body_keys: set[str] | None = None
         self.witnesses: dict[object, list[tuple[str, int, int]]] = {}  # first occurrences, per literal
         # per-article caches of the hit path (``_witness.ref_ranges``, ``_snippet``): witness ranges per
         # ref, sentence and original offsets per range, snippet text per sentence
@@ -148,10 +148,8 @@ class DocView:
         self.title_part: tuple[str, int, int, bool, bool] | None = None  # the title as a snippet's sentence
 
     @property
-    def body_keys(self) -> set[str]:
-        if self._body_keys is None:
-            self._body_keys = set(self.body.tokens)
-        return self._body_keys
+    def body_keys(self) -> Container[str]:
+        return self.body.first_indexes()
 
     def fields(self, field: str) -> tuple[FieldText, ...]:
         if field == "title":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.pipeline._articles import content_hash
-    from monitor.pipeline._cpu import CpuRunner, ExecutorRunner, InlineRunner
+    from monitor.pipeline._cpu import CpuRunner, ExecutorRunner, InlineRunner, WorkerDied
     from monitor.pipeline._observe import NullObserver, PollObserver
     from monitor.pipeline._poll import Pipeline, PipelineOptions, PollSummary
     from monitor.pipeline._stories import StoryService
@@ -30,6 +30,7 @@ __all__ = [
     "PollObserver",
     "PollSummary",
     "StoryService",
+    "WorkerDied",
     "content_hash",
 ]
 
@@ -43,6 +44,7 @@ _HOME = {
     "PollObserver": "_observe",
     "PollSummary": "_poll",
     "StoryService": "_stories",
+    "WorkerDied": "_cpu",
     "content_hash": "_articles",
 }
 

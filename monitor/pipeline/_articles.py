@@ -21,7 +21,7 @@ from monitor.extract import ExtractionError
 from monitor.fetch import Fetcher, FetchError, FetchPolicy
 from monitor.log import get_logger
 from monitor.match import Document, Engine, EngineHolder
-from monitor.pipeline._cpu import CpuRunner
+from monitor.pipeline._cpu import CpuRunner, WorkerDied
 from monitor.pipeline._observe import NullObserver, PollObserver
 from monitor.pipeline._work import Carried, carried_article, page_article
 from monitor.store import NewArticle
@@ -162,7 +162,7 @@ class ArticleMaker:
                 feed_published=entry.published,
                 language_hint=entry.language,
             )
-        except ExtractionError as exc:
+        except (ExtractionError, WorkerDied) as exc:  # WorkerDied: not stored, so tried again next poll
             log.warning("article.extract_failed", source=self.source, article=entry.url, error=str(exc))
             return None
 
@@ -171,7 +171,7 @@ class ArticleMaker:
             return None
         try:
             return await self.cpu.run(carried_article, entry, fetched_at=self.clock())
-        except ExtractionError as exc:
+        except (ExtractionError, WorkerDied) as exc:
             log.warning(
                 "article.extract_failed", source=self.source, article=entry.url, error=str(exc), origin="feed"
             )

@@ -15,6 +15,12 @@ else, and hold them in pages it shares. Two defaults of ``multiprocessing`` work
 - each worker imports the stages itself, into private memory. Instead the fork server imports them once
   (``set_forkserver_preload``) and every worker is a copy-on-write fork of it; ``gc.freeze`` at worker
   start keeps the collector from writing to (and so un-sharing) the inherited objects.
+
+A worker that dies (killed by the OOM killer, a crash in a C extension on hostile input) breaks a
+``ProcessPoolExecutor`` for good: every later task fails at once. The runner therefore replaces a broken
+pool with a new one (once per breakage, whichever caller sees it first) and raises :class:`WorkerDied`
+for the tasks that were in it, so that their polls fail with a recorded error and are retried, while
+the daemon goes on with a working pool.
 """
 
 from __future__ import annotations
@@ -26,10 +32,14 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, ParamSpec, Protocol, TypeVar
 
+from monitor.log import get_logger
 from monitor.pipeline._work_process import MainlessContext
+
+log = get_logger("monitor.pipeline")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -52,6 +62,10 @@ WORKER_MODULES = (
     "monitor.extract._fragment",
     "monitor.extract._text",
 )
+
+
+class WorkerDied(RuntimeError):
+    """The worker process running a task died; the pool has been replaced (see the module docstring)."""
 
 
 class CpuRunner(Protocol):
@@ -98,17 +112,21 @@ class ExecutorRunner:
         self._start_lock = threading.Lock()
         self._starting: asyncio.Task[None] | None = None
         self._executor: Executor
+        self._new_pool: Callable[[], Executor] | None = None
+        self.replaced = 0  # pools replaced after a worker died (for tests and metrics)
         if threads:
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="monitor-cpu")
             return
         context = multiprocessing.get_context("forkserver") if parent_main else MainlessContext()
         if preload:
             context.set_forkserver_preload(list(preload))
-        self._executor = ProcessPoolExecutor(
+        self._new_pool = partial(
+            ProcessPoolExecutor,
             max_workers=workers,
             mp_context=context,
             initializer=gc.freeze if freeze else None,
         )
+        self._executor = self._new_pool()
 
     def _start(self) -> None:
         """Start the workers. The first process start waits for the fork server to come up and preload
@@ -129,7 +147,24 @@ class ExecutorRunner:
             if starting is None or starting.done() or starting.get_loop() is not loop:
                 starting = self._starting = loop.create_task(asyncio.to_thread(self._start))
             await asyncio.shield(starting)
-        return await loop.run_in_executor(self._executor, partial(fn, *args, **kwargs))
+        executor = self._executor
+        try:
+            return await loop.run_in_executor(executor, partial(fn, *args, **kwargs))
+        except BrokenProcessPool as exc:
+            self._replace(executor)
+            name = getattr(fn, "__name__", repr(fn))
+            raise WorkerDied(f"a worker process died while running {name}: {exc}") from exc
+
+    def _replace(self, broken: Executor) -> None:
+        """Put a new pool in place of ``broken``, unless another caller already did."""
+        with self._start_lock:
+            if self._executor is not broken or self._new_pool is None:
+                return
+            self._executor = self._new_pool()
+            self._started = False  # the next call starts the new workers off the event loop
+            self.replaced += 1
+        log.error("cpu.worker_died", pools_replaced=self.replaced)
+        broken.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

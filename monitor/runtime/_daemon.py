@@ -29,9 +29,10 @@ from monitor.match import EngineHolder
 from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary
 from monitor.runtime import _build
 from monitor.runtime._dispatcher import Dispatcher, DispatchReport
+from monitor.runtime._feeder import PollFeeder
 from monitor.runtime._housekeeping import Housekeeper, reload_config
 from monitor.runtime._http import HealthServer
-from monitor.runtime._jobs import SOURCE_LEASE_S, PollTicket, Work
+from monitor.runtime._jobs import SOURCE_LEASE_S, Work
 from monitor.runtime._metrics import Metrics
 from monitor.runtime._roles import Role
 from monitor.runtime._stories import StageTotals, StoryLifecycle
@@ -116,9 +117,10 @@ class Daemon:
             stories=self.stories,
             clock=clock,
         )
-        self._queue: asyncio.Queue[PollTicket] = asyncio.Queue()
-        self._in_flight: set[int] = set()
         self._stories_due = asyncio.Event()  # set by a poll that stored articles: run the story stage
+        self.feeder = PollFeeder(
+            self.work, workers=settings.workers, stopping=self._stop.is_set, on_articles=self._stories_due
+        )
         self.last_tick: datetime | None = None
 
     # lifecycle ----------------------------------------------------------------------------------------
@@ -205,34 +207,7 @@ class Daemon:
     async def tick(self) -> None:
         """Embedded mode: ask the database which sources are due, lease them, queue their polls."""
         await self.observe()
-        if self._stop.is_set():
-            return
-        free = max(0, self.settings.workers * 2 - self._queue.qsize() - len(self._in_flight))
-        if free == 0:
-            return
-        lease, ids = await self.work.due(limit=free)
-        await self.work.lease(ids, lease)
-        for source_id in ids:
-            self._queue.put_nowait(PollTicket(source_id, lease))
-        if ids:
-            log.debug("tick.queued", sources=len(ids))
-
-    async def _worker(self, n: int) -> None:
-        while not self._stop.is_set():
-            try:
-                ticket = await asyncio.wait_for(self._queue.get(), timeout=0.5)
-            except TimeoutError:
-                continue
-            self._in_flight.add(ticket.source_id)
-            try:
-                summary = await self.work.poll(ticket)
-                if summary is not None and summary.new_articles:
-                    self._stories_due.set()
-            except Exception:  # the daemon keeps running whatever one source does
-                log.exception("source.poll_crashed", source_id=ticket.source_id)
-            finally:
-                self._in_flight.discard(ticket.source_id)
-                self._queue.task_done()
+        await self.feeder.top_up()
 
     async def _story_stage(self) -> None:
         """Embedded mode: run the story stage when polls stored articles (and every few seconds, for
@@ -381,7 +356,8 @@ class Daemon:
                 coalesce=True,
                 id=job_id,
             )
-        workers = [asyncio.create_task(self._worker(i)) for i in range(self.settings.workers if polls else 0)]
+        count = self.settings.workers if polls else 0
+        workers = [asyncio.create_task(self.feeder.worker(i)) for i in range(count)]
         stage = asyncio.create_task(self._story_stage()) if polls else None
         scheduler.start()
         log.info(

@@ -5,7 +5,7 @@
 * ``key_test``: queries decided by key presence become plain data, the others stay closures;
 * ``TokenKeys``: a token gives its word key and every watched stem it starts with;
 * ``PostingIndex``: candidates are exactly the watchlists whose two index clauses both have a key;
-* a large engine is frozen out of the garbage collector, which is safe because engines hold no cycles.
+* a large engine is frozen out of the garbage collector, which is safe because engines hold no cycles;
 """
 
 from __future__ import annotations

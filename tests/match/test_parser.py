@@ -200,8 +200,9 @@ _plain_words = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(words=_plain_words, gaps=st.lists(st.sampled_from([" ", "  ", "\t", "\n "]), min_size=7, max_size=7))
 def test_plain_words_get_the_tree_of_the_grammar(words: list[str], gaps: list[str]) -> None:
-    """Queries of plain words skip the grammar (``_PLAIN_WORDS``); the tree must be the grammar's, and
-    a query the grammar refuses (operators) must be refused alike."""
+    """Queries of plain words, also joined by AND or negated by NOT, skip the grammar (``_PLAIN_WORDS``,
+    ``_plain_and``); the tree must be the grammar's, and a query the grammar refuses (operators without
+    operands, only negations, OR or NEAR out of place) must be refused alike."""
     query = gaps[0] + "".join(w + g for w, g in zip(words, gaps[1:], strict=False))
     assert _outcome(lambda: parse_query(query)) == _outcome(lambda: _Parser(query, {}).parse())
 

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -281,3 +282,23 @@ def test_a_worker_runs_what_the_pipeline_sends_without_the_rest_of_the_daemon(tm
     assert _under(seen["after"], NOT_IN_WORKERS) == []
     # The preload covered every function: running them imported no module of the daemon in the worker.
     assert _under(sorted(set(seen["after"]) - set(seen["started"])), ("monitor",)) == []
+
+
+async def test_a_worker_that_dies_costs_its_tasks_not_the_pool() -> None:
+    """A dead worker breaks a process pool for good; the runner replaces it once and goes on."""
+    from monitor.pipeline import WorkerDied
+
+    runner = ExecutorRunner(processes=2)
+    try:
+        first = await runner.run(os.getpid)
+        slow = asyncio.ensure_future(runner.run(time.sleep, 2.0))  # in the pool when the other dies
+        await asyncio.sleep(0.2)
+        with pytest.raises(WorkerDied, match="_exit"):
+            await runner.run(os._exit, 3)
+        with pytest.raises(WorkerDied):  # the pool was broken under it too; its poll is retried later
+            await slow
+        after = await asyncio.gather(*(runner.run(os.getpid) for _ in range(4)))
+        assert runner.replaced == 1
+        assert first not in after and os.getpid() not in after  # new workers, still not this process
+    finally:
+        runner.close()
