@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
+from _calibrate import calibration_us
 
 from monitor.match import Document, Engine, WatchlistSpec, parse_query
 from monitor.match._ast import And, CaseTerm, Lang, Near, Not, Or, Phrase, Prefix, Query, Source, Term
@@ -209,17 +210,6 @@ def naive_fields(doc: Document) -> dict[str, str]:
 # one size, in a subprocess ------------------------------------------------------------------------------
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def calibration_us() -> float:
-    """Microseconds for a fixed pure-Python loop: compare machines (about 7 on a recent laptop core)."""
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(200):
-            sum(range(1000))
-        best = min(best, (time.perf_counter() - started) / 200 * 1e6)
-    return round(best, 2)
 
 
 def run_size(n: int, corpus: Path | None, articles: int, naive_articles: int) -> dict[str, Any]:

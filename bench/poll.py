@@ -52,6 +52,7 @@ from typing import Any
 import feedparser
 import httpx
 import trafilatura
+from _calibrate import calibration_us
 from _poll_site import CONTENT_WORDS, feed_url, serve
 
 from monitor.fetch import HttpFetcher
@@ -374,7 +375,8 @@ def main() -> None:
     peak_mb = {kind: kb / 1024 for kind, kb in probe.memory["peak_kb"].items()}
     print(
         f"feeds: {n} (20 items each), stories {'on' if args.stories else 'off'}, "
-        f"machine load at the end: {os.getloadavg()[0]:.2f} (2 cores)"
+        f"machine load at the end: {os.getloadavg()[0]:.2f} (2 cores), "
+        f"calibration loop {calibration_us()} us (see bench/_calibrate.py)"
     )
     print(
         f"cold   : {cold_rate:7.1f} feeds/s  ({20 * cold_rate:.0f} entries/s, {cold.wall_s:.1f} s, "
