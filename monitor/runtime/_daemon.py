@@ -23,6 +23,7 @@ from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from monitor.core.heap import trim_heap
 from monitor.fetch import HttpFetcher
 from monitor.log import get_logger
 from monitor.match import EngineHolder
@@ -137,6 +138,7 @@ class Daemon:
             **{k: dict(zip(("added", "changed", "removed"), v, strict=True)) for k, v in report.items()},
         )
         self.stories.start()  # load the story index, catch up from the database
+        trim_heap()  # a sync of thousands of sources leaves freed pages resident (core/heap.py)
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -182,11 +184,13 @@ class Daemon:
 
             for summary in await asyncio.gather(*(poll(s) for s in due)):
                 report.add(summary)
+            trim_heap()  # between batches, so that what a batch freed does not stay resident
         report.stories = await self.stories.assign_pending()
         report.alerts_enqueued += report.stories.alerts
         await self.housekeeper.check_health()
         report.dispatch = await self.dispatcher.drain()
         await asyncio.to_thread(self.stories.save)
+        trim_heap()
         return report
 
     # the daemon ---------------------------------------------------------------------------------------
@@ -195,6 +199,7 @@ class Daemon:
         tick, or every few seconds in the job-queue mode, where the tick job runs on one replica."""
         self.last_tick = self.clock()
         self.metrics.last_tick.set(self.last_tick.timestamp())
+        trim_heap()  # what the polls since the last beat freed (a millisecond or so: once per beat)
         if self._stop.is_set() or not polls:
             return
         await self.stories.maybe_maintain()

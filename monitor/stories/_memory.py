@@ -5,32 +5,18 @@ it frees arrays of a few to a few tens of megabytes now and then. glibc serves s
 once its mmap threshold has risen (it does, after the first large free), and a freed block in the
 middle of the heap stays resident: filling a 100,000-article window left about 130 MB of RSS in freed
 blocks. ``malloc_trim(0)`` returns those pages; it costs a fraction of a millisecond and runs only after
-a large array was replaced (a few hundred times per 100,000 articles). Where there is no glibc (the
-symbol is missing) this does nothing.
+a large array was replaced (a few hundred times per 100,000 articles). The call itself is
+``monitor.core.heap.trim_heap`` (the daemon also trims after bursts of its own).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-from collections.abc import Callable
+from monitor.core.heap import trim_heap
 
 LARGE = 4 << 20  # bytes: replacing an array at least this big is followed by a trim
 
 
-def _trim_function() -> Callable[[int], int] | None:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
-    except (OSError, AttributeError):
-        return None
-    return trim
-
-
-_TRIM = _trim_function()
-
-
 def release(nbytes: int) -> None:
     """Call after replacing an array of ``nbytes``: trims the C heap when that was large."""
-    if _TRIM is not None and nbytes >= LARGE:
-        _TRIM(0)
+    if nbytes >= LARGE:
+        trim_heap()
