@@ -42,11 +42,9 @@ import io
 import json
 import multiprocessing
 import os
-import sqlite3
 import statistics
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -54,6 +52,7 @@ from typing import Any
 
 import httpx
 from _calibrate import calibration_us
+from _poll_naive import naive_in_child
 from _poll_site import CONTENT_WORDS, feed_url, serve
 
 from monitor.fetch import HttpFetcher
@@ -72,7 +71,6 @@ WATCHLISTS = {  # about one article in ten matches one of them (a few hundredths
     "not": f"{W[100]} AND {W[120]} AND NOT {W[3]}",
     "market": '"market price" AND officials',
 }
-SAMPLE_PAGE_SELECT = "SELECT id FROM articles WHERE url = ?"
 
 
 # -- measuring, from a separate process ------------------------------------------------------------------
@@ -294,61 +292,6 @@ async def _daemon_passes(db: Path, port: int, args: argparse.Namespace, probe: P
     return cold, steady
 
 
-# -- the naive baseline ---------------------------------------------------------------------------------
-
-
-def _naive_in_child(
-    port: int, sample: range, db: Path, *, steady: bool, etags: dict[int, str]
-) -> tuple[float, dict[int, str]]:
-    """``_naive`` in a process of its own: feedparser and trafilatura (which the daemon's process never
-    loads: its workers parse and extract) must not count in the daemon process's memory."""
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        return pool.submit(_naive_run, port, sample, db, steady, etags).result()
-
-
-def _naive_run(
-    port: int, sample: range, db: Path, steady: bool, etags: dict[int, str]
-) -> tuple[float, dict[int, str]]:
-    seconds = _naive(port, sample, db, steady=steady, etags=etags)
-    return seconds, etags
-
-
-def _naive(port: int, sample: range, db: Path, *, steady: bool, etags: dict[int, str]) -> float:
-    """Seconds for the sample, one feed after the other (see the module docstring)."""
-    import feedparser
-    import trafilatura
-
-    conn = sqlite3.connect(db)
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS articles (id INTEGER PRIMARY KEY, url TEXT UNIQUE, title TEXT, body TEXT)"
-    )
-    started = time.perf_counter()
-    with httpx.Client(timeout=60) as client:
-        for i in sample:
-            headers = {"If-None-Match": etags[i]} if steady and i in etags else {}
-            response = client.get(f"http://127.0.0.1:{port}/feed/{i}", headers=headers)
-            if response.status_code == 304:
-                continue
-            etags[i] = response.headers.get("etag", "")
-            parsed = feedparser.parse(response.content)
-            for entry in parsed.entries:
-                if conn.execute(SAMPLE_PAGE_SELECT, (entry.link,)).fetchone():
-                    continue
-                if "content" in entry:
-                    body = entry.content[0].value
-                else:
-                    page = client.get(f"http://127.0.0.1:{port}/a/" + entry.link.split("/a/", 1)[1])
-                    body = trafilatura.extract(page.text) or ""
-                conn.execute(
-                    "INSERT INTO articles (url, title, body) VALUES (?, ?, ?)",
-                    (entry.link, entry.title, body),
-                )
-                conn.commit()
-    conn.close()
-    return time.perf_counter() - started
-
-
 # -- main -----------------------------------------------------------------------------------------------
 
 
@@ -377,11 +320,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
             etags: dict[int, str] = {}
             naive_db = Path(tmp, "naive.db")
-            naive_cold, etags = _naive_in_child(port, sample, naive_db, steady=False, etags=etags)
+            naive_cold, etags = naive_in_child(port, sample, naive_db, steady=False, etags=etags)
             probe.start()
             cold, steady = asyncio.run(_daemon_passes(Path(tmp, "monitor.db"), port, args, probe))
             probe.stop()
-            naive_steady, etags = _naive_in_child(port, sample, naive_db, steady=True, etags=etags)
+            naive_steady, etags = naive_in_child(port, sample, naive_db, steady=True, etags=etags)
     finally:
         site.terminate()
         site.join(5)
