@@ -12,8 +12,9 @@ htmldate, readability and ftfy (~10 MB) that only the workers run.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from monitor.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from monitor.extract._clean import clean_paragraphs
@@ -43,16 +44,7 @@ _HOME = {
     "normalize_text": "_text",
 }
 
-if not TYPE_CHECKING:  # hidden from mypy, which would otherwise type any misspelt name as Any
-
-    def __getattr__(name: str) -> Any:
-        home = _HOME.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# __getattr__ is hidden from mypy, which would otherwise type any misspelt name as Any.
+_getattr, __dir__ = lazy_exports(__name__, _HOME, globals(), __all__)
+if not TYPE_CHECKING:
+    __getattr__ = _getattr

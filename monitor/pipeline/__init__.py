@@ -10,8 +10,9 @@ every worker and the fork server held the store, its ORM, the matcher and the fe
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from monitor.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from monitor.pipeline._articles import content_hash
@@ -48,16 +49,7 @@ _HOME = {
     "content_hash": "_articles",
 }
 
-if not TYPE_CHECKING:  # hidden from mypy, which would otherwise type any misspelt name as Any
-
-    def __getattr__(name: str) -> Any:
-        home = _HOME.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# __getattr__ is hidden from mypy, which would otherwise type any misspelt name as Any.
+_getattr, __dir__ = lazy_exports(__name__, _HOME, globals(), __all__)
+if not TYPE_CHECKING:
+    __getattr__ = _getattr
