@@ -48,9 +48,10 @@ def _hit(wid: int) -> WatchlistHit:
 def test_stats_per_day_watchlist_and_source_health(tmp_path: Path, db_url: str) -> None:
     channels = "channels:\n  console: {type: console}\n  desk: {type: console}\n"
     cfg = write_config(tmp_path / "m.yaml", db_url, channels)
-    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-    if today > datetime.now(UTC):
-        today -= timedelta(days=1)  # keep every row in the past
+    # In the past and on today's UTC date whatever the hour: noon moved back a day before 12:00 UTC, which
+    # put "today's" rows on yesterday's date and failed `stats --days 1` every morning (UTC).
+    now = datetime.now(UTC)
+    today = max(now.replace(hour=0, minute=0, second=0, microsecond=0), now - timedelta(minutes=1))
     yesterday = today - timedelta(days=1)
     store = Store(db_url)
     try:
