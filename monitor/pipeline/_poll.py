@@ -22,7 +22,7 @@ from monitor.pipeline._articles import ArticleMaker, Made, finish
 from monitor.pipeline._cpu import CpuRunner
 from monitor.pipeline._entries import Entries, read_entries
 from monitor.pipeline._observe import NullObserver, PollObserver
-from monitor.pipeline._recorder import SourceRecorder
+from monitor.pipeline._recorder import PollRecorder
 from monitor.schedule import PollObservation, ScheduleState, next_after_failure, next_after_success
 from monitor.store import NewArticle, PollRecord, SourceRow, SourceUpdate, Store
 
@@ -86,15 +86,17 @@ class Pipeline:
         self.observer: PollObserver = observer or NullObserver()
         # Stories on: new articles wait for the story stage, which writes their alerts (store/_story_stage).
         self.defer_stories = defer_stories
-        self.recorder = SourceRecorder(store)  # group commit of polls without articles
+        # Every poll's outcome goes through one writer thread, in group commits (see _recorder).
+        self.recorder = PollRecorder(store, defer_stories=defer_stories)
         # Hashing, rendering and matching new articles (``finish``) is CPU work that grows with the
         # watchlists: one thread does it for every poll, so the event loop never runs the matcher and the
         # engine (not thread-safe: its counters) is only ever used by one thread.
         self._match_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="match")
 
     def close(self) -> None:
-        """Stop the match thread (after the last poll)."""
+        """Stop the match and writer threads (after the last poll)."""
         self._match_thread.shutdown(wait=True, cancel_futures=True)
+        self.recorder.close()
 
     def policy_for(self, src: SourceRow) -> FetchPolicy:
         allow_private = (
@@ -262,9 +264,7 @@ class Pipeline:
             problem=read.problem,
         )
         record = PollRecord(src.id, update, tuple(articles), alert=mode == "alert")
-        report = await asyncio.to_thread(
-            self.store.apply_poll, record, now=now, defer_stories=self.defer_stories
-        )
+        report = await self.recorder.record(record, now=now)
         self.observer.ingested(
             source=src.name, articles=report.articles_added, hits_by_watchlist=report.hits_by_watchlist
         )

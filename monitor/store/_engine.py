@@ -29,6 +29,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(conn: Any, _name: Any) -> None:
+            """pysqlite opens a transaction only before a write (INSERT, UPDATE ...), not before a
+            ``SAVEPOINT``. A savepoint taken first thing in a session's transaction (after its reads) would
+            then be SQLite's outermost one, whose ``RELEASE`` is a ``COMMIT``: what it wrapped would be
+            durable before the transaction ends, and a later failure could no longer roll it back. So the
+            transaction is opened first, as ``BEGIN IMMEDIATE``: savepoints are only taken to write, and
+            taking the write lock now, while no read snapshot is held (pysqlite runs reads outside
+            transactions), waits for a concurrent writer (the busy timeout) instead of failing."""
+            dbapi_conn = conn.connection.dbapi_connection
+            if dbapi_conn is not None and not dbapi_conn.in_transaction:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

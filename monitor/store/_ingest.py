@@ -50,17 +50,48 @@ def known(session: Session, *, urls: Sequence[str], guids: Sequence[str], hashes
     return Known(frozenset(found_urls), frozenset(found_guids), frozenset(found_hashes))
 
 
+def apply_polls(
+    session: Session, records: Sequence[tuple[PollRecord, datetime]], *, defer_stories: bool = False
+) -> list[ApplyReport | Exception]:
+    """Several polls in one transaction (group commit, see ``pipeline/_recorder.py``), in order: each
+    poll's articles in a savepoint of its own, so that a poll's own failure (its exception, in its place
+    in the answer) rolls back that poll alone and leaves its source state as it was, as when it committed
+    alone; then the source states of the others, with one executemany per shape of change."""
+    results: list[ApplyReport | Exception] = []
+    states: list[tuple[PollRecord, datetime]] = []
+    for record, now in records:
+        if record.articles:
+            try:
+                with session.begin_nested():
+                    results.append(apply_poll(session, record, now, defer_stories=defer_stories, state=False))
+            except Exception as exc:  # reported to its poll alone, which raises it
+                results.append(exc)
+                continue
+        else:
+            results.append(ApplyReport())
+        states.append((record, now))
+    if states:
+        update_sources(session, states)
+    return results
+
+
 def apply_poll(
-    session: Session, record: PollRecord, now: datetime, *, defer_stories: bool = False
+    session: Session,
+    record: PollRecord,
+    now: datetime,
+    *,
+    defer_stories: bool = False,
+    state: bool = True,
 ) -> ApplyReport:
-    """Store one poll's articles, hits and source state.
+    """Store one poll's articles, hits and (unless ``state`` is false: ``apply_polls`` writes them
+    together) its source's new state.
 
     With ``defer_stories`` (stories on) the articles are left ``story_pending`` and no outbox row is
     written: the story stage decides their stories and writes the alerts of the hits marked ``alerted``
     (see ``_story_stage``). Otherwise each alerting hit's outbox rows are written here, keyed per article.
     """
-    src = session.get(Source, record.source_id)
-    if src is None:  # removed while the poll was in flight: nothing to attach the result to
+    source_name = session.scalar(select(Source.name).where(Source.id == record.source_id))
+    if source_name is None:  # removed while the poll was in flight: nothing to attach the result to
         return ApplyReport()
     # Only the watchlists this poll's hits name: a deployment may have 100,000 of them.
     wanted = sorted({hit.watchlist_id for art in record.articles for hit in art.hits})
@@ -74,7 +105,7 @@ def apply_poll(
     article_ids: list[int] = []
     quiet_hits: list[dict[str, Any]] = []  # hits that alert nothing here: one bulk INSERT at the end
     # One query for the duplicates, one INSERT for the new articles (_ingest_rows).
-    inserted = NewRows(session, src.id, record.articles, now, story_pending=defer_stories)
+    inserted = NewRows(session, record.source_id, record.articles, now, story_pending=defer_stories)
     for art, article_id in inserted:
         added += 1
         article_ids.append(article_id)
@@ -105,7 +136,7 @@ def apply_poll(
                 title=art.title,
                 url=art.url,
                 published=art.published.isoformat(),
-                source=src.name,
+                source=source_name,
                 watchlist=wl.name,
                 snippet=hit.snippet,
                 spans=spans,
@@ -115,15 +146,15 @@ def apply_poll(
             )
     if quiet_hits:
         session.execute(insert(Hit), quiet_hits)
-    update_source(src, record, now)
+    if state:
+        update_sources(session, [(record, now)])
     session.flush()
     return ApplyReport(added, inserted.duplicates, hits_added, alerts, tuple(article_ids), per_watchlist)
 
 
 def source_changes(record: PollRecord, now: datetime) -> tuple[dict[str, Any], tuple[str, ...]]:
     """A poll's changes to its source row: the columns it sets, and the counters it increments by one
-    (fetch state, schedule, errors, health inputs). ``update_source`` applies them to an ORM row,
-    ``update_sources`` to many rows at once."""
+    (fetch state, schedule, errors, health inputs), which ``update_sources`` applies."""
     up = record.update
     values: dict[str, Any] = {
         "lease_until": None,
@@ -151,15 +182,6 @@ def source_changes(record: PollRecord, now: datetime) -> tuple[dict[str, Any], t
     if up.deactivate_reason:
         values |= {"active": False, "deactivated_reason": up.deactivate_reason}
     return values, counters
-
-
-def update_source(src: Source, record: PollRecord, now: datetime) -> None:
-    """The source's new state after a poll, on its ORM row."""
-    values, counters = source_changes(record, now)
-    for name, value in values.items():
-        setattr(src, name, value)
-    for name in counters:
-        setattr(src, name, getattr(src, name) + 1)
 
 
 def update_sources(session: Session, records: Sequence[tuple[PollRecord, datetime]]) -> None:

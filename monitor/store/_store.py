@@ -182,13 +182,13 @@ class Store:
         stage (``assign_stories``), which writes their alerts (see store/_story_stage.py)."""
         return self._tx(lambda s: _ingest.apply_poll(s, record, now, defer_stories=defer_stories))
 
-    def apply_source_updates(self, records: Sequence[tuple[PollRecord, datetime]]) -> None:
-        """Several polls that brought no articles (unchanged, failed), each with its own time, in one
-        transaction (see ``pipeline/_recorder.py``)."""
-        if any(record.articles for record, _now in records):
-            raise ValueError("apply_source_updates takes polls without articles; use apply_poll")
-
-        self._tx(lambda s: _ingest.update_sources(s, records))
+    def apply_polls(
+        self, records: Sequence[tuple[PollRecord, datetime]], *, defer_stories: bool = False
+    ) -> list[ApplyReport | Exception]:
+        """Several polls, each with its own time, in one transaction (group commit: see
+        ``pipeline/_recorder.py``); a poll's own failure is its exception, in its place in the answer, and
+        rolls back that poll alone. Raises when the transaction itself fails."""
+        return self._tx(lambda s: _ingest.apply_polls(s, records, defer_stories=defer_stories))
 
     # stories ------------------------------------------------------------------------------------------
     def assign_stories(

@@ -198,8 +198,8 @@ def _source_state(store: Store, name: str) -> dict[str, object]:
 
 
 def test_batched_source_updates_equal_one_poll_at_a_time(store: Store) -> None:
-    """``apply_source_updates`` (one UPDATE per shape of change, rows not loaded) leaves each source
-    exactly as applying the same polls one at a time through the ORM does, repeats of a source included."""
+    """``apply_polls`` (one UPDATE per shape of change, rows not loaded) leaves each source exactly as
+    applying the same polls one at a time does, repeats of a source in one batch included."""
     store.sync_config([SourceSpec(name=n, url=f"https://{n}.example/feed") for n in "abcd"], [], now=NOW)
     ids = {s.name: s.id for s in store.list_sources(now=NOW)}
     later = NOW + timedelta(minutes=5)
@@ -218,21 +218,24 @@ def test_batched_source_updates_equal_one_poll_at_a_time(store: Store) -> None:
         steps = ((ok, NOW), (fail, NOW), (unchanged, later), (fail, later), (gone, later))
         return [(PollRecord(sid, u), t) for u, t in steps]
 
-    for sid in (ids["a"], ids["b"]):  # one at a time, ORM path
+    for sid in (ids["a"], ids["b"]):  # one at a time
         for record, t in polls(sid):
             store.apply_poll(record, now=t)
     # c: every poll in one batch (the same source repeated: applied in order); d: one poll per batch
-    store.apply_source_updates(polls(ids["c"]))
+    store.apply_polls(polls(ids["c"]))
     for record, t in polls(ids["d"]):
-        store.apply_source_updates([(record, t)])
+        store.apply_polls([(record, t)])
     expected = _source_state(store, "a")
     assert expected["polls"] == 2 and expected["error_count"] == 2 and expected["active"] is False
+    assert (expected["etag"], expected["last_modified"], expected["body_hash"]) == ('"e1"', "Fri", "b1")
+    assert expected["last_error"] == "410" and expected["deactivated_reason"] == "gone"
+    assert expected["last_problem"] == "ill-formed" and expected["next_check_at"] == later
     assert _source_state(store, "b") == expected
     assert _source_state(store, "c") == expected
     assert _source_state(store, "d") == expected
     # a batch of distinct sources with different shapes of change
     mixed = [polls(ids[n])[i] for n, i in (("a", 0), ("b", 1), ("c", 2), ("d", 0))]
-    store.apply_source_updates(mixed)
+    store.apply_polls(mixed)
     assert _source_state(store, "b")["etag"] == '"e1"' and _source_state(store, "a")["error_count"] == 0
     assert _source_state(store, "d")["polls"] == 3 and _source_state(store, "c")["polls"] == 3
 
