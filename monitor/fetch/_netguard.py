@@ -15,6 +15,7 @@ Proxies from the environment are disabled (``trust_env=False``): a proxy would d
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import time
@@ -59,6 +60,7 @@ _IETF = ipaddress.ip_network("192.0.0.0/24")  # protocol assignments; Python 3.1
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a crawler meets the same few thousand addresses over and over
 def refusal_reason(address: IPAddress) -> str | None:
     """Why a strict policy refuses ``address``, or ``None`` when it is an ordinary public address.
 
@@ -139,6 +141,7 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+@functools.lru_cache(maxsize=4096)  # every connection parses its host and each resolved address
 def _literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))

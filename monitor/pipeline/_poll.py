@@ -203,7 +203,7 @@ class Pipeline:
         read: Entries,
         policy: FetchPolicy,
     ) -> PollSummary:
-        fresh = _unique_entries(read.entries[: self.options.max_entries_per_poll])
+        fresh = _unique_entries(read.entries[: self.options.max_entries_per_poll], canonical=read.canonical)
         known = await asyncio.to_thread(
             self.store.known, urls=[e.url for e in fresh], guids=[e.guid for e in fresh if e.guid]
         )
@@ -294,15 +294,16 @@ def _mode(src: SourceRow) -> str:
     return src.first_poll if src.polls == 0 else "alert"
 
 
-def _unique_entries(entries: Sequence[Entry]) -> list[Entry]:
+def _unique_entries(entries: Sequence[Entry], *, canonical: bool = False) -> list[Entry]:
+    """The entries under their canonical URLs, the first of each URL (``canonical``: they are already)."""
     seen: set[str] = set()
     out: list[Entry] = []
     for entry in entries:
-        url = canonical_url(entry.url)
+        url = entry.url if canonical else canonical_url(entry.url)
         if url in seen:
             continue
         seen.add(url)
-        out.append(replace(entry, url=url))
+        out.append(entry if canonical else replace(entry, url=url))
     return out
 
 

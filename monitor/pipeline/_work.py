@@ -43,6 +43,7 @@ class Entries:
     ttl_s: float | None = None
     problem: str | None = None
     carried: Mapping[str, Carried] = field(default_factory=dict)
+    canonical: bool = False  # the entries' URLs are canonical already (``read_feed``, in a worker)
 
 
 def carried_article(entry: Entry, *, fetched_at: datetime) -> NormalizedArticle:
@@ -83,23 +84,24 @@ def read_feed(
         feed = parse.parse_json_feed(body, url=url)
     else:
         feed = parse.parse_feed(body, url=url, headers=headers)
+    # URLs made canonical here, once: the event loop's process (which de-duplicates on them) is the busier.
+    canonical = [replace(entry, url=canonical_url(entry.url)) for entry in feed.entries]
     if normalize_at is None:
-        return Entries(list(feed.entries), feed.ttl_s, feed.problem)
+        return Entries(canonical, feed.ttl_s, feed.problem, canonical=True)
     entries: list[Entry] = []
     carried: dict[str, Carried] = {}
-    for entry in feed.entries:
+    for entry in canonical:
         if not (entry.content_html or entry.summary):
             entries.append(entry)
             continue
-        key = canonical_url(entry.url)
         try:
-            carried[key] = carried_article(entry, fetched_at=normalize_at)
+            carried[entry.url] = carried_article(entry, fetched_at=normalize_at)
         except extract.ExtractionError as exc:
-            carried[key] = str(exc)
+            carried[entry.url] = str(exc)
             entries.append(entry)
             continue
         entries.append(replace(entry, content_html=None, summary=None))
-    return Entries(entries, feed.ttl_s, feed.problem, carried)
+    return Entries(entries, feed.ttl_s, feed.problem, carried, canonical=True)
 
 
 # -- the stage functions the loop sends as they are, wrapped so that sending one imports nothing ---------

@@ -44,6 +44,8 @@ log = get_logger("monitor.runtime")
 
 __all__ = ["SOURCE_LEASE_S", "Daemon", "RunReport"]
 
+CLAIM_BATCH = 1000  # sources ``run_once`` claims (leases) at a time
+
 
 @dataclass
 class RunReport:
@@ -123,6 +125,7 @@ class Daemon:
             self.work, workers=settings.workers, stopping=self._stop.is_set, on_articles=self._stories_due
         )
         self.last_tick: datetime | None = None
+        self._prepared = False  # ``prepare`` ran (the settings are frozen: once per daemon is enough)
 
     # lifecycle ----------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -139,6 +142,7 @@ class Daemon:
         )
         self.stories.start()  # load the story index, catch up from the database
         trim_heap()  # a sync of thousands of sources leaves freed pages resident (core/heap.py)
+        self._prepared = True
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -162,29 +166,43 @@ class Daemon:
 
     # one pass -----------------------------------------------------------------------------------------
     async def run_once(self) -> RunReport:
-        """Poll every enabled source once, then deliver until the outbox has nothing due."""
-        await asyncio.to_thread(self.prepare)
+        """Poll every enabled source once, then deliver until the outbox has nothing due (the schema
+        and the config's sources are synced first, unless this daemon did it already)."""
+        if not self._prepared:
+            await asyncio.to_thread(self.prepare)
         await self.refresh_engine()
         await asyncio.to_thread(self.store.make_all_due, now=self.clock())
         report = RunReport()
-        sem = asyncio.Semaphore(self.settings.workers)
         polled: set[int] = set()
-        while True:
-            due = await asyncio.to_thread(
-                self.store.claim_due_sources, now=self.clock(), limit=1000, lease_s=SOURCE_LEASE_S
-            )
-            due = [s for s in due if s.id not in polled]
-            if not due:
-                break
-            polled.update(s.id for s in due)
+        queue: list[SourceRow] = []  # claimed, not started; popped from the end
+        claiming = asyncio.Lock()
+        exhausted = False
 
-            async def poll(src: SourceRow) -> PollSummary:
-                async with sem:
-                    return await self.pipeline.poll(src)
+        async def next_source() -> SourceRow | None:
+            # The next batch is claimed as soon as the queue runs dry, while the last polls of the
+            # previous one are still in flight: waiting for a whole batch to finish left the workers
+            # idle behind its slowest polls, once per thousand sources.
+            nonlocal exhausted
+            async with claiming:
+                while not queue and not exhausted:
+                    due = await asyncio.to_thread(
+                        self.store.claim_due_sources,
+                        now=self.clock(),
+                        limit=CLAIM_BATCH,
+                        lease_s=SOURCE_LEASE_S,
+                    )
+                    due = [s for s in due if s.id not in polled]
+                    exhausted = not due
+                    polled.update(s.id for s in due)
+                    queue.extend(reversed(due))
+                    trim_heap()  # between batches, so that what the last one freed does not stay resident
+                return queue.pop() if queue else None
 
-            for summary in await asyncio.gather(*(poll(s) for s in due)):
-                report.add(summary)
-            trim_heap()  # between batches, so that what a batch freed does not stay resident
+        async def worker() -> None:
+            while (src := await next_source()) is not None:
+                report.add(await self.pipeline.poll(src))
+
+        await asyncio.gather(*(worker() for _ in range(self.settings.workers)))
         report.stories = await self.stories.assign_pending()
         report.alerts_enqueued += report.stories.alerts
         await self.housekeeper.check_health()

@@ -1,0 +1,80 @@
+"""``run_once`` claims the next batch of due sources while the last polls of the previous one are still
+in flight: a slow source holds up its own worker, not the whole pass."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+import monitor.runtime._daemon as daemon_module
+from monitor.pipeline import InlineRunner
+from monitor.runtime import Daemon
+from monitor.settings import load_settings
+
+FEEDS = 12
+
+
+def _feed(i: int) -> bytes:
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
+        f"<title>Allotment news {i}</title><link>https://allotment{i}.example/</link>"
+        f"<item><title>Marrow show {i}</title><link>https://allotment{i}.example/marrow</link>"
+        f"<description>The marrow show of plot {i} drew a record crowd on Saturday.</description>"
+        "<pubDate>Fri, 20 Nov 2026 09:00:00 GMT</pubDate></item></channel></rss>"
+    ).encode()
+
+
+async def test_a_slow_source_does_not_hold_up_the_next_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(daemon_module, "CLAIM_BATCH", 4)
+    asked: set[int] = set()
+    everyone_else = asyncio.Event()
+    released_by_timeout: list[bool] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        i = int(head.split(b" ")[1].rsplit(b"feed", 1)[1].split(b".")[0])
+        asked.add(i)
+        if len(asked) == FEEDS:
+            everyone_else.set()
+        if i == 0:  # the slow publisher answers once every other feed has been asked for
+            try:
+                await asyncio.wait_for(everyone_else.wait(), 10)
+            except TimeoutError:
+                released_by_timeout.append(True)
+        body = _feed(i)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sources = "\n".join(
+        f'  - {{name: plot{i:02d}, url: "http://127.0.0.1:{port}/feed{i}.xml", trust_feed_content: true}}'
+        for i in range(FEEDS)
+    )
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(
+        f"database_url: sqlite:///{tmp_path / 'd.db'}\nworkers: 3\nhttp_port: null\n"
+        f"fetch: {{allow_private_networks: true}}\nstories: {{enabled: false}}\nsources:\n{sources}\n",
+        encoding="utf-8",
+    )
+    daemon = Daemon(load_settings(cfg), cpu=InlineRunner(), console_stream=(tmp_path / "o.txt").open("w"))
+    try:
+        report = await daemon.run_once()
+    finally:
+        await daemon.aclose()
+        server.close()
+        await server.wait_closed()
+    assert report.polls == FEEDS and report.failures == 0, report
+    assert asked == set(range(FEEDS))
+    # With a batch finished before the next was claimed, the slow feed's batch-mates would have been
+    # the only ones asked, and it would have waited for its 10 s timeout.
+    assert not released_by_timeout
