@@ -20,8 +20,8 @@ import numpy.typing as npt
 
 from monitor.match._ast import CaseTerm, Key, Near, Or, Phrase, Prefix, Query, Term
 from monitor.match._fold import OffsetMap, clean, non_ascii, replace_non_ascii
-from monitor.match._near import Span, near_spans
-from monitor.match._sentences import Boundaries, boundaries, nearby_boundaries, sentence_bounds
+from monitor.match._near import Span, near_exists, near_spans
+from monitor.match._sentences import Sentences, nearby_boundaries, sentence_bounds
 
 __all__ = ["FieldText", "Span", "near_spans"]
 
@@ -47,7 +47,6 @@ class FieldText:
         "_indexed",
         "_joined",
         "_map",
-        "_offsets",
         "_padded",
         "_positions",
         "_prefixes",
@@ -72,10 +71,9 @@ class FieldText:
         self._positions: dict[str, list[int]] = {}
         self._indexed = False
         self._prefixes: dict[str, list[int]] = {}
-        self._offsets: list[int] | None = None
         self._start_offsets: _Ints | None = None
         self._padded: str | None = None
-        self._bounds: Boundaries | None = None
+        self._bounds: Sentences | None = None
         self._bounds_asked = False
         self._map: OffsetMap | None = None
         self._distinct: list[str] | None = None
@@ -110,12 +108,9 @@ class FieldText:
 
     # positions ----------------------------------------------------------------------------------------
     def positions(self, word: str) -> list[int]:
-        """Word positions of ``word``, found per word for the first ``_SCANS`` words, then all indexed.
-
-        Per word: ``str.find`` of " word" in ``padded()`` (contiguous text, where scanning the token
-        list compares string objects scattered in memory, several times slower) and, for each
-        occurrence, its word number by bisection in ``_starts()``.
-        """
+        """Word positions of ``word``, per word for the first ``_SCANS`` words, then all indexed. In a
+        long field: the first from ``first_indexes``, the next by ``str.find`` of " word" in ``padded()``
+        (contiguous, unlike the token strings), numbered by one ``searchsorted`` in the word offsets."""
         positions = self._positions
         found = positions.get(word)
         if found is not None:
@@ -128,14 +123,20 @@ class FieldText:
             if len(tokens) <= _FEW:  # a title: scanning its few tokens beats any set-up
                 found.extend(i for i, token in enumerate(tokens) if token == word)
                 return found
-            padded, starts = self.padded(), self._starts()
+            first = self.first_indexes().get(word)
+            if first is None:
+                return found
+            found.append(first)
+            padded, starts = self.padded(), self._start_array()
             needle = " " + word
             after = len(needle)
-            at = padded.find(needle)
+            later, at = [], padded.find(needle, int(starts[first]) + after)
             while at >= 0:
                 if padded[at + after] == " ":  # not a longer word starting so
-                    found.append(bisect_left(starts, at))
+                    later.append(at)
                 at = padded.find(needle, at + after)
+            if later:
+                found += np.searchsorted(starts, later).tolist()
             return found
         positions.clear()
         get = positions.get
@@ -175,12 +176,6 @@ class FieldText:
         return found
 
     # original text ------------------------------------------------------------------------------------
-    def _starts(self) -> list[int]:
-        """Folded start offset of every word, as a list (for bisection)."""
-        if self._offsets is None:
-            self._offsets = self._start_array().tolist()
-        return self._offsets
-
     def _start_array(self) -> _Ints:
         """Folded start offset of every word: where a space is followed by a non-space in ``padded()``
         (vectorised, on one byte per character when the text is ASCII, as it nearly always is). Kept as
@@ -205,8 +200,8 @@ class FieldText:
 
     def folded_span(self, first: int, last: int) -> tuple[int, int]:
         """Folded character offsets (end exclusive) of the words ``first..last``."""
-        starts = self._starts()
-        return starts[first], starts[last] + len(self.tokens[last])
+        starts = self._start_array()
+        return int(starts[first]), int(starts[last]) + len(self.tokens[last])
 
     def original(self, folded_start: int, folded_end: int) -> tuple[int, int]:
         """Original character offsets of a folded range that starts and ends at word boundaries."""
@@ -313,15 +308,19 @@ class FieldText:
         begin = len(self.text) - len(self.text.lstrip())
         return begin, max(begin, len(self.text.rstrip())), False, False
 
+    def expect_sentences(self) -> None:
+        """Several sentences will be asked for: list all the boundaries for the first one already."""
+        self._bounds_asked = True
+
     def sentence(self, start: int, end: int) -> tuple[int, int, bool, bool]:
         """Bounds of the sentence around original ``start..end`` (see ``sentence_bounds``): the first
-        from the marks around it, the next ones from all the boundaries of the text, listed once."""
+        from the marks around it, the next ones from all the boundaries of the text (``Sentences``)."""
         if self._bounds is None:
             if not self._bounds_asked:
                 self._bounds_asked = True
                 return sentence_bounds(self.text, start, end, nearby_boundaries(self.text, start, end))
-            self._bounds = boundaries(self.text)
-        return sentence_bounds(self.text, start, end, self._bounds)
+            self._bounds = Sentences(self.text)
+        return self._bounds.bounds(start, end)
 
     def original_word(self, i: int) -> str:
         start, end = self.original_span(i, i)
@@ -329,12 +328,17 @@ class FieldText:
 
     # spans of span nodes ------------------------------------------------------------------------------
     def has_near(self, node: Near) -> bool:
-        """Whether ``spans(node)`` is not empty. Two words (the usual NEAR) are checked without the
-        second word's positions: the tokens within the distance of each occurrence of the first."""
+        """Whether ``spans(node)`` is not empty. Two words (the usual NEAR), once both are known to be
+        in the field, by the tokens within the distance of each occurrence of the first; other
+        operands by ``near_exists`` (one pair suffices: no combined ranges are listed)."""
         left, right = node.left, node.right
         if type(left) is not Term or type(right) is not Term:
-            return bool(self.spans(node))
+            lefts = self.spans(left)
+            return bool(lefts) and near_exists(lefts, self.spans(right), node.distance, node.ordered)
         word, distance, tokens = right.word, node.distance, self.tokens
+        present = self.first_indexes() if len(tokens) > _FEW else tokens
+        if word not in present or left.word not in present:
+            return False
         for i in self.positions(left.word):
             if word in tokens[i + 1 : i + 1 + distance]:
                 return True
@@ -375,22 +379,23 @@ def _occurrences(padded: str, words: tuple[str, ...], begin: int = 0) -> Iterato
     """Folded (start, end) of each occurrence of the words in a row, in ``" " + cleaned + " "``, from
     offset ``begin`` of ``padded``.
 
-    ``str.find`` of the first word between spaces (whole words only), then the next words are
-    compared in place, skipping the spaces that punctuation left between them.
+    ``str.find`` of " word" (a needle ending in a space searches up to twice as slowly) and a check of
+    the space after it, then the next words are compared in place, past the spaces punctuation left.
     """
-    first = " " + words[0] + " "
+    first = " " + words[0]
     end = len(padded)
     at = padded.find(first, begin)
     while at >= 0:
-        j = at + len(first) - 1  # the space after the first word
-        for word in words[1:]:
-            while j < end and padded[j] == " ":
-                j += 1
-            if not padded.startswith(word, j):
-                break
-            j += len(word)
-            if padded[j] != " ":
-                break
-        else:
-            yield at, j - 1
+        j = at + len(first)  # the space after the first word, unless a longer word starts so
+        if padded[j] == " ":
+            for word in words[1:]:
+                while j < end and padded[j] == " ":
+                    j += 1
+                if not padded.startswith(word, j):
+                    break
+                j += len(word)
+                if padded[j] != " ":
+                    break
+            else:
+                yield at, j - 1
         at = padded.find(first, at + 1)

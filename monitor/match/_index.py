@@ -10,7 +10,7 @@ postings cost ten times more.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 
 import numpy as np
@@ -83,6 +83,11 @@ class PostingIndex:
     @property
     def always(self) -> int:
         return len(self._always)
+
+    @property
+    def numbers(self) -> Mapping[Key, int]:
+        """Key → its number in the postings (a key that indexes nothing is not in it: 0)."""
+        return self._ids
 
     def key_id(self, key: Key) -> int:
         """The number of ``key`` in the postings (0 for a key that indexes nothing)."""

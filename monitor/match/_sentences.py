@@ -13,6 +13,7 @@ from bisect import bisect_left
 
 __all__ = [
     "Boundaries",
+    "Sentences",
     "boundaries",
     "ender_marks",
     "nearby_boundaries",
@@ -239,10 +240,19 @@ def sentence_bounds(
     around them.
     """
     codes = boundaries(text) if known is None else known
+    before, after = bisect_left(codes, start << _SHIFT), bisect_left(codes, end << _SHIFT)
+    return _sentence_at(text, start, end, codes, before, after)
+
+
+def _sentence_at(
+    text: str, start: int, end: int, codes: Boundaries, before: int, after: int
+) -> tuple[int, int, bool, bool]:
+    """``sentence_bounds`` once the first boundaries at or after the start (``before``) and the end
+    (``after``) are known."""
     n = len(text)
     lo = start - _REACH if start > _REACH else 0
     begin = -1
-    k = bisect_left(codes, start << _SHIFT) - 1  # the last boundary before the start
+    k = before - 1  # the last boundary before the start
     while k >= 0 and codes[k] >> _SHIFT >= lo:
         if codes[k] & _AFTER <= start:
             begin = codes[k] & _AFTER
@@ -255,7 +265,7 @@ def sentence_bounds(
     if stop > n:
         stop = n
     finish = -1
-    k = bisect_left(codes, end << _SHIFT)  # the first boundary at or after the end
+    k = after  # the first boundary at or after the end
     if k < len(codes) and codes[k] >> _SHIFT < stop:
         finish = (codes[k] >> _SHIFT) + 1
         while finish < n and text[finish] in _TRAILING:
@@ -274,3 +284,52 @@ def sentence_bounds(
         cut = text.rfind(" ", end, end + _CONTEXT)
         finish, cut_end = (cut if cut >= 0 else end + _CONTEXT), True
     return begin, finish, cut_begin, cut_end
+
+
+class Sentences:
+    """``sentence_bounds`` over all the boundaries of one text (listed on creation), remembering each
+    sentence found by the boundaries around it (an article's hits locate many words per sentence).
+
+    A sentence is remembered when it came out plainly: its start is the next-sentence offset of the
+    last boundary before the range, its end comes from the first boundary at or after it (both within
+    reach), nothing was cut (it is at most ``_LONG`` long) and neither end was moved over blanks, the
+    end stopping at a non-blank. A range between the same two boundaries then gives the same sentence
+    if it starts at or after that offset and ends by its end, with both boundaries within its reach:
+    ``sentence_bounds`` would take the same boundaries, cut nothing and move nothing.
+    """
+
+    __slots__ = ("codes", "found", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.codes = boundaries(text)
+        self.found: dict[int, tuple[int, int, int, int]] = {}  # boundary numbers → begin, end, marks
+
+    def bounds(self, start: int, end: int) -> tuple[int, int, bool, bool]:
+        """``sentence_bounds(text, start, end, boundaries(text))``."""
+        codes = self.codes
+        before = bisect_left(codes, start << _SHIFT)
+        after = bisect_left(codes, end << _SHIFT)
+        key = before << _SHIFT | after
+        known = self.found.get(key)
+        if known is not None:
+            begin, finish, first_mark, last_mark = known
+            if begin <= start and start - _REACH <= first_mark and last_mark < end + _REACH and end <= finish:
+                return begin, finish, False, False
+            return _sentence_at(self.text, start, end, codes, before, after)
+        found = _sentence_at(self.text, start, end, codes, before, after)
+        begin, finish, cut_begin, cut_end = found
+        if before and after < len(codes) and not cut_begin and not cut_end and 0 < finish - begin <= _LONG:
+            first_mark, last_mark = codes[before - 1] >> _SHIFT, codes[after] >> _SHIFT
+            text = self.text
+            if (
+                begin == codes[before - 1] & _AFTER
+                and begin <= start
+                and start - _REACH <= first_mark
+                and last_mark < end + _REACH
+                and end <= finish
+                and not text[begin].isspace()
+                and not text[finish - 1].isspace()
+            ):
+                self.found[key] = (begin, finish, first_mark, last_mark)
+        return found

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable
-from itertools import chain, pairwise
+from collections.abc import Callable, Container, Iterable, Mapping
+from itertools import chain, pairwise, repeat
 from operator import itemgetter
+from types import MappingProxyType
 
 from monitor.match._analysis import FieldText
 from monitor.match._ast import CaseTerm, Key, Near
@@ -15,6 +16,7 @@ __all__ = ["DocView", "Lookup", "TokenKeys", "filter_keys"]
 
 _first = itemgetter(0)
 _second = itemgetter(1)
+_SOURCES = 10_000  # sources and languages whose filter keys are remembered; past that they start again
 
 
 def filter_keys(doc: Document) -> Iterable[str]:
@@ -71,22 +73,25 @@ class Lookup:
     """What the engine looks for in every article: the keys its watchlists can test in ``DocView.any``.
 
     Words and ``stem*`` prefixes come from ``tokens`` (see ``TokenKeys``), pairs of adjacent words (the
-    keys of phrases) from a C-level intersection of ``pairs`` with the article's word pairs. ``key_id``
-    numbers keys in the postings.
+    keys of phrases) from a C-level intersection of ``pairs`` with the article's word pairs. ``numbers``
+    are the keys' numbers in the postings (``PostingIndex.numbers``; a key missing there is 0): a
+    mapping, not a function, so that an article's other keys are numbered by a C-level ``map``.
+    ``filters`` remembers the ``filter_keys`` of each source and language (a few hundred sites).
     """
 
-    __slots__ = ("key_id", "pairs", "tokens")
+    __slots__ = ("filters", "numbers", "pairs", "tokens")
 
     def __init__(
         self,
         words: frozenset[str] = frozenset(),
         stems: frozenset[str] = frozenset(),
         pairs: frozenset[tuple[str, str]] = frozenset(),
-        key_id: Callable[[Key], int] = lambda key: 0,
+        numbers: Mapping[Key, int] = MappingProxyType({}),
     ) -> None:
-        self.tokens = TokenKeys(words, stems, key_id)
+        self.tokens = TokenKeys(words, stems, lambda key: numbers.get(key, 0))
         self.pairs = pairs
-        self.key_id = key_id
+        self.numbers = numbers
+        self.filters: dict[tuple[str, str | None], tuple[str, ...]] = {}
 
 
 class DocView:
@@ -126,7 +131,13 @@ class DocView:
         given += filter(None, map(get, self.title_keys.difference(body_words)))
         found: set[Key] = set(chain.from_iterable(map(_first, given)))
         ids = list(chain.from_iterable(map(_second, given)))
-        others: set[Key] = set(filter_keys(doc))
+        source = (doc.source, doc.language)
+        filters = lookup.filters.get(source)
+        if filters is None:
+            if len(lookup.filters) >= _SOURCES:
+                lookup.filters.clear()
+            filters = lookup.filters[source] = tuple(filter_keys(doc))
+        others: set[Key] = set(filters)
         self.title_pairs: frozenset[Key] = frozenset()
         if lookup.pairs:
             self.title_pairs = lookup.pairs.intersection(pairwise(title.tokens))
@@ -134,7 +145,7 @@ class DocView:
             others.update(lookup.pairs.intersection(pairwise(body.tokens)))
         if others:
             found |= others
-            ids += map(lookup.key_id, others)
+            ids += map(lookup.numbers.get, others, repeat(0))
         self.any = found
         self.key_ids = ids  # numbers of the keys in the postings (0 or repeated at times: harmless)
         self.witnesses: dict[object, list[tuple[str, int, int]]] = {}  # first occurrences, per literal

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from monitor.store._ingest_rows import NewRows
 from monitor.store._story_stage import alert_payload, enqueue_alerts
@@ -30,6 +31,17 @@ class Known:
     hashes: frozenset[str]
 
 
+# Built once (see _ingest_rows._STORED): these run for every poll.
+_KNOWN = select(Article.url, Article.guid).where(
+    or_(
+        Article.url.in_(bindparam("urls", expanding=True)),
+        Article.guid.in_(bindparam("guids", expanding=True)),
+    )
+)
+_SOURCE_NAMES = select(Source.id, Source.name).where(Source.id.in_(bindparam("ids", expanding=True)))
+_WATCHLISTS = select(Watchlist).where(Watchlist.id.in_(bindparam("ids", expanding=True)))
+
+
 def known(session: Session, *, urls: Sequence[str], guids: Sequence[str], hashes: Sequence[str]) -> Known:
     """Which of these keys already belong to a stored article (URL, GUID or content hash)."""
     found_urls: set[str] = set()
@@ -39,8 +51,8 @@ def known(session: Session, *, urls: Sequence[str], guids: Sequence[str], hashes
     url_set, guid_set = set(urls), {g for g in guids if g}
     url_list, guid_list = list(url_set), list(guid_set)
     for i in range(0, max(len(url_list), len(guid_list)), _CHUNK):
-        conds = [Article.url.in_(url_list[i : i + _CHUNK]), Article.guid.in_(guid_list[i : i + _CHUNK])]
-        for url, guid in session.execute(select(Article.url, Article.guid).where(or_(*conds))):
+        params = {"urls": url_list[i : i + _CHUNK], "guids": guid_list[i : i + _CHUNK]}
+        for url, guid in session.execute(_KNOWN, params):
             if url in url_set:
                 found_urls.add(url)
             if guid in guid_set:
@@ -62,11 +74,17 @@ def apply_polls(
     alone; then the source states of the others, with one executemany per shape of change."""
     results: list[ApplyReport | Exception] = []
     states: list[tuple[PollRecord, datetime]] = []
+    with_articles = [record for record, _now in records if record.articles]
+    names = _source_names(session, {r.source_id for r in with_articles})
+    watchlists = _watchlists(
+        session, {h.watchlist_id for r in with_articles for a in r.articles for h in a.hits}
+    )
     for record, now in records:
         if record.articles:
             try:
                 with session.begin_nested():
-                    results.append(apply_poll(session, record, now, defer_stories=defer_stories, state=False))
+                    report = _apply(session, record, now, names, watchlists, defer_stories=defer_stories)
+                    results.append(report or ApplyReport())
             except Exception as exc:  # reported to its poll alone, which raises it
                 results.append(exc)
                 continue
@@ -79,30 +97,55 @@ def apply_polls(
 
 
 def apply_poll(
-    session: Session,
-    record: PollRecord,
-    now: datetime,
-    *,
-    defer_stories: bool = False,
-    state: bool = True,
+    session: Session, record: PollRecord, now: datetime, *, defer_stories: bool = False
 ) -> ApplyReport:
-    """Store one poll's articles, hits and (unless ``state`` is false: ``apply_polls`` writes them
-    together) its source's new state.
+    """Store one poll's articles, hits and source state.
 
     With ``defer_stories`` (stories on) the articles are left ``story_pending`` and no outbox row is
     written: the story stage decides their stories and writes the alerts of the hits marked ``alerted``
     (see ``_story_stage``). Otherwise each alerting hit's outbox rows are written here, keyed per article.
     """
-    source_name = session.scalar(select(Source.name).where(Source.id == record.source_id))
-    if source_name is None:  # removed while the poll was in flight: nothing to attach the result to
-        return ApplyReport()
-    # Only the watchlists this poll's hits name: a deployment may have 100,000 of them.
-    wanted = sorted({hit.watchlist_id for art in record.articles for hit in art.hits})
-    watchlists = {
+    names = _source_names(session, {record.source_id})
+    watchlists = _watchlists(session, {hit.watchlist_id for art in record.articles for hit in art.hits})
+    report = _apply(session, record, now, names, watchlists, defer_stories=defer_stories)
+    if report is not None:
+        update_sources(session, [(record, now)])
+    session.flush()
+    return report or ApplyReport()
+
+
+def _source_names(session: Session, ids: set[int]) -> dict[int, str]:
+    wanted = sorted(ids)
+    return {
+        sid: name
+        for i in range(0, len(wanted), _CHUNK)
+        for sid, name in session.execute(_SOURCE_NAMES, {"ids": wanted[i : i + _CHUNK]})
+    }
+
+
+def _watchlists(session: Session, ids: set[int]) -> dict[int, Watchlist]:
+    """Only the watchlists the hits name: a deployment may have 100,000 of them."""
+    wanted = sorted(ids)
+    return {
         w.id: w
         for i in range(0, len(wanted), _CHUNK)
-        for w in session.scalars(select(Watchlist).where(Watchlist.id.in_(wanted[i : i + _CHUNK])))
+        for w in session.scalars(_WATCHLISTS, {"ids": wanted[i : i + _CHUNK]})
     }
+
+
+def _apply(
+    session: Session,
+    record: PollRecord,
+    now: datetime,
+    names: dict[int, str],
+    watchlists: dict[int, Watchlist],
+    *,
+    defer_stories: bool,
+) -> ApplyReport | None:
+    """A poll's articles, hits and outbox rows (not its source state); None when its source is gone."""
+    source_name = names.get(record.source_id)
+    if source_name is None:  # removed while the poll was in flight: nothing to attach the result to
+        return None
     added = hits_added = alerts = 0
     per_watchlist: dict[int, int] = {}
     article_ids: list[int] = []
@@ -149,9 +192,6 @@ def apply_poll(
             )
     if quiet_hits:
         session.execute(insert(Hit), quiet_hits)
-    if state:
-        update_sources(session, [(record, now)])
-    session.flush()
     return ApplyReport(added, inserted.duplicates, hits_added, alerts, tuple(article_ids), per_watchlist)
 
 
@@ -206,8 +246,14 @@ def update_sources(session: Session, records: Sequence[tuple[PollRecord, datetim
         else:
             shapes.setdefault(shape, []).append(params)
     batches.extend(shapes.items())
-    for (names, counters), rows in batches:
-        sets: dict[Any, Any] = {table.c[n]: bindparam(n, type_=table.c[n].type) for n in names}
-        sets |= {table.c[n]: table.c[n] + 1 for n in counters}
-        stmt = update(table).where(table.c.id == bindparam("_sid")).values(sets)
+    for shape, rows in batches:
+        stmt = _UPDATES.get(shape)
+        if stmt is None:  # a handful of shapes in all: each statement is built (and its cache key made) once
+            names, counters = shape
+            sets: dict[Any, Any] = {table.c[n]: bindparam(n, type_=table.c[n].type) for n in names}
+            sets |= {table.c[n]: table.c[n] + 1 for n in counters}
+            stmt = _UPDATES[shape] = update(table).where(table.c.id == bindparam("_sid")).values(sets)
         session.execute(stmt, rows)
+
+
+_UPDATES: dict[tuple[tuple[str, ...], tuple[str, ...]], Update] = {}

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import re
 from datetime import date
+from urllib.parse import urlsplit
 
-from monitor.core import NormalizedArticle, canonical_url, url_key
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.core import NormalizedArticle, canonical_url, host_of, url_key
 
 
 def test_canonical_url_cleans_tracking_and_case() -> None:
@@ -30,3 +36,57 @@ def test_reference_format() -> None:
     )
     assert art.to_text() == "T\n20261120\nhttps://e.example/a\nOne.\nTwo.\n"
     assert art.to_dict()["date"] == "20261120"
+
+
+_URL_PARTS = st.sampled_from(
+    [
+        "http",
+        "https",
+        "HTTP",
+        "ftp",
+        "",
+        "://",
+        ":",
+        "/",
+        "//",
+        "?",
+        "#",
+        "@",
+        "[",
+        "]",
+        "::1",
+        "%",
+        "\\",
+        " ",
+        "\t",
+        "\n",
+        "Example.COM",
+        "host",
+        ".",
+        "8080",
+        "a",
+        "user:pw",
+        "é",
+        "xn--bcher-kva",
+    ]
+)
+
+
+@given(st.lists(_URL_PARTS, max_size=12).map("".join))
+def test_host_of_equals_urlsplits_hostname(url: str) -> None:
+    """``host_of``'s string-split fast path answers what ``urlsplit(url).hostname`` does, on any string."""
+    try:
+        expected = (urlsplit(url).hostname or "").lower()
+    except ValueError as exc:  # urlsplit refuses some strings (an unbalanced bracket): so must host_of
+        with pytest.raises(ValueError, match=re.escape(str(exc))):
+            host_of(url)
+        return
+    assert host_of(url) == expected
+
+
+def test_host_of_examples() -> None:
+    assert host_of("https://News.Example:8443/a/1?x=1#f") == "news.example"
+    assert host_of("http://news.example?x") == "news.example"
+    assert host_of("http://user@news.example/") == "news.example"
+    assert host_of("http://[2001:db8::1]:80/") == "2001:db8::1"
+    assert host_of("/var/feeds/local.xml") == ""

@@ -68,7 +68,8 @@ def test_a_field_lists_its_sentence_boundaries_once() -> None:
         assert field.sentence(start, start + len(word)) == sentence_bounds(text, start, start + len(word))
     # "!" followed by a line break and a word is no boundary (the run "!\n" is not followed by a blank);
     # the line break is
-    assert field._bounds == boundaries(text) == [9 << 32 | 11, 35 << 32 | 37, 43 << 32 | 44]
+    assert field._bounds is not None
+    assert field._bounds.codes == boundaries(text) == [9 << 32 | 11, 35 << 32 | 37, 43 << 32 | 44]
 
 
 def test_make_hit_is_the_dataclass() -> None:

@@ -16,6 +16,7 @@ from monitor.match._sentences import (
     _LONG,
     _REACH,
     _TRAILING,
+    Sentences,
     _next_sentence,
     boundaries,
     ender_marks,
@@ -114,3 +115,19 @@ def test_sentences_are_the_ones_the_mark_by_mark_scan_located(text: str, data: s
         expected = _scanned_bounds(text, start, end)
         assert sentence_bounds(text, start, end, known) == expected
         assert sentence_bounds(text, start, end, nearby_boundaries(text, start, end)) == expected
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=long_texts, data=st.data())
+def test_remembered_sentences_are_the_ones_sentence_bounds_gives(text: str, data: st.DataObject) -> None:
+    """``Sentences`` reuses a sentence for ranges between the same boundaries: any range, in any
+    order (words, ranges over several words, ranges starting or ending on blanks or punctuation)."""
+    sentences = Sentences(text)
+    offsets = st.integers(0, len(text))
+    for start, end in data.draw(st.lists(st.tuples(offsets, offsets), min_size=1, max_size=40)):
+        if start > end:
+            start, end = end, start
+        assert sentences.bounds(start, end) == sentence_bounds(text, start, end)
+    words = [m.span() for m in re.finditer(r"\w+", text)]
+    for start, end in data.draw(st.lists(st.sampled_from(words), max_size=40)) if words else []:
+        assert sentences.bounds(start, end) == sentence_bounds(text, start, end)
