@@ -23,7 +23,7 @@ from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.core.heap import trim_heap
+from monitor.core.heap import settle_heap, trim_heap
 from monitor.fetch import HttpFetcher
 from monitor.log import get_logger
 from monitor.match import EngineHolder
@@ -141,7 +141,7 @@ class Daemon:
             **{k: dict(zip(("added", "changed", "removed"), v, strict=True)) for k, v in report.items()},
         )
         self.stories.start()  # load the story index, catch up from the database
-        trim_heap()  # a sync of thousands of sources leaves freed pages resident (core/heap.py)
+        settle_heap()  # a sync of thousands of sources leaves freed pages, and a heap to freeze
         self._prepared = True
 
     async def aclose(self) -> None:

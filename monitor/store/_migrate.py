@@ -5,29 +5,34 @@ others wait for it. On SQLite the same effect comes from taking the database's w
 transaction's first statement (two processes upgrading a new file at once otherwise both read "no
 schema" and the second fails with "table already exists"). Migration 0004 installs procrastinate's job-queue
 schema on PostgreSQL: its tables are not ours to model, so the drift check leaves them out.
+
+Alembic itself (about 10 MB resident with Mako) is imported only to migrate or to compare schemas: a
+daemon whose database is already at ``HEAD_REVISION`` reads the version table with one query and never
+loads it (a test checks that the constant is the migrations' single head).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from monitor.store.models import Base
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_ID = 0x6D6F6E69  # "moni"
 JOB_QUEUE_PREFIX = "procrastinate_"  # tables of the job engine (migration 0004), not in our models
+HEAD_REVISION = "0005"  # the newest migration's revision: update it with each new migration (tested)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -35,6 +40,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    """The migrations' single head, as Alembic reads it (``HEAD_REVISION`` is its cheap copy)."""
+    from alembic.script import ScriptDirectory
+
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads, expected exactly one: {heads}")
@@ -42,8 +50,14 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's revision (None: no schema yet), read from Alembic's version table directly."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) > 1:
+        raise RuntimeError(f"the database's version table has {len(rows)} heads: {sorted(rows)}")
+    return rows[0] if rows else None
 
 
 def lock_schema(conn: Connection) -> None:
@@ -60,6 +74,10 @@ def lock_schema(conn: Connection) -> None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    if revision in ("head", HEAD_REVISION) and current_revision(engine) == HEAD_REVISION:
+        return  # nothing to do; a concurrent upgrade from older is seen as older, and waits below
+    from alembic import command
+
     with engine.begin() as conn:
         lock_schema(conn)
         command.upgrade(alembic_config(conn), revision)
@@ -71,6 +89,9 @@ def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: A
 
 def schema_drift(engine: Engine) -> list[str]:
     """Differences between the models and the live schema (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _ours})
         return [repr(d) for d in compare_metadata(ctx, Base.metadata)]

@@ -78,7 +78,7 @@ class Store:
         return _migrate.current_revision(self.engine)
 
     def is_current(self) -> bool:
-        return self.current_revision() == _migrate.head_revision()
+        return self.current_revision() == _migrate.HEAD_REVISION
 
     def schema_drift(self) -> list[str]:
         return _migrate.schema_drift(self.engine)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
@@ -17,6 +20,7 @@ from monitor.store import (
     Store,
     StoreError,
     WatchlistSpec,
+    _migrate,
     head_revision,
 )
 
@@ -50,6 +54,31 @@ def art(
 
 def ok_update() -> SourceUpdate:
     return SourceUpdate(success=True, next_check_at=NOW + timedelta(minutes=15), current_interval_s=900)
+
+
+def test_the_head_revision_constant_is_the_migrations_single_head() -> None:
+    """``HEAD_REVISION`` spares a current database's daemon from loading Alembic: it must be the head."""
+    assert head_revision() == _migrate.HEAD_REVISION
+
+
+def test_a_current_database_is_upgraded_and_checked_without_loading_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    setup = Store(url)
+    setup.upgrade()
+    setup.close()
+    probe = (
+        "import sys; from monitor.store import Store\n"
+        f"s = Store({url!r}); s.upgrade(); current = s.is_current(); s.close()\n"
+        "print(current, 'alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"], out.stderr
+    stale = Store(f"sqlite:///{tmp_path / 'old.db'}")  # an older database goes through Alembic
+    _migrate.upgrade(stale.engine, "0004")
+    assert stale.current_revision() == "0004" and not stale.is_current()
+    stale.upgrade()
+    assert stale.is_current() and stale.schema_drift() == []
+    stale.close()
 
 
 def test_migrations_single_head_upgrade_from_empty_and_no_drift(db_url: str) -> None:
