@@ -187,7 +187,7 @@ class HttpFetcher:
         }
         current = url
         target = self._target(url, requested=url)
-        seen: set[str] = set()  # URLs visited, filled on the first redirect (most fetches have none)
+        seen: set[str] = set()  # keys of the URLs visited: most fetches have no redirect
         permanent_to: str | None = None
         permanent_chain = True
         budget = policy.total_timeout_s  # shared by all hops; time spent queueing for a slot is free
@@ -219,8 +219,7 @@ class HttpFetcher:
                 raise FetchError(
                     "bad_redirect", f"invalid Location {location!r}", url=current, status=hop.status
                 ) from exc
-            if not seen:
-                seen.add(_loop_key(target))
+            seen = seen or {_loop_key(target)}  # the first URL's key, on the first redirect
             if len(seen) > policy.max_redirects:
                 raise FetchError(
                     "too_many_redirects",

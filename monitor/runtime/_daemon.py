@@ -30,7 +30,7 @@ from monitor.match import EngineHolder
 from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary
 from monitor.runtime import _build
 from monitor.runtime._dispatcher import Dispatcher, DispatchReport
-from monitor.runtime._feeder import PollFeeder
+from monitor.runtime._feeder import ClaimedSources, PollFeeder
 from monitor.runtime._housekeeping import Housekeeper, reload_config
 from monitor.runtime._http import HealthServer
 from monitor.runtime._jobs import SOURCE_LEASE_S, Work
@@ -38,13 +38,11 @@ from monitor.runtime._metrics import Metrics
 from monitor.runtime._roles import Role
 from monitor.runtime._stories import StageTotals, StoryLifecycle
 from monitor.settings import Settings
-from monitor.store import SourceRow, Store
+from monitor.store import Store
 
 log = get_logger("monitor.runtime")
 
 __all__ = ["SOURCE_LEASE_S", "Daemon", "RunReport"]
-
-CLAIM_BATCH = 1000  # sources ``run_once`` claims (leases) at a time
 
 
 @dataclass
@@ -173,33 +171,12 @@ class Daemon:
         await self.refresh_engine()
         await asyncio.to_thread(self.store.make_all_due, now=self.clock())
         report = RunReport()
-        polled: set[int] = set()
-        queue: list[SourceRow] = []  # claimed, not started; popped from the end
-        claiming = asyncio.Lock()
-        exhausted = False
-
-        async def next_source() -> SourceRow | None:
-            # The next batch is claimed as soon as the queue runs dry, while the last polls of the
-            # previous one are still in flight: waiting for a whole batch to finish left the workers
-            # idle behind its slowest polls, once per thousand sources.
-            nonlocal exhausted
-            async with claiming:
-                while not queue and not exhausted:
-                    due = await asyncio.to_thread(
-                        self.store.claim_due_sources,
-                        now=self.clock(),
-                        limit=CLAIM_BATCH,
-                        lease_s=SOURCE_LEASE_S,
-                    )
-                    due = [s for s in due if s.id not in polled]
-                    exhausted = not due
-                    polled.update(s.id for s in due)
-                    queue.extend(reversed(due))
-                    trim_heap()  # between batches, so that what the last one freed does not stay resident
-                return queue.pop() if queue else None
+        sources = ClaimedSources(
+            lambda limit: self.store.claim_due_sources(now=self.clock(), limit=limit, lease_s=SOURCE_LEASE_S)
+        )
 
         async def worker() -> None:
-            while (src := await next_source()) is not None:
+            while (src := await sources.next()) is not None:
                 report.add(await self.pipeline.poll(src))
 
         await asyncio.gather(*(worker() for _ in range(self.settings.workers)))

@@ -3,9 +3,10 @@
 The tick asks the database which sources are due, leases them and queues their polls, up to twice the
 number of workers. With the tick alone, the daemon polled at most ``2 × workers`` sources per ``tick``
 (32 per 30 s by default, about one poll a second): far behind a deployment of thousands of sources, and
-invisible to ``run_once`` (which claims everything due at once). So whenever a top-up finds more due
-sources than it has room for, the workers top the queue up again as soon as it runs low, and the daemon
-polls as fast as its workers go until nothing is due; then the tick's pace takes over again.
+invisible to ``run_once`` (which claims its sources itself: ``ClaimedSources`` below). So whenever a
+top-up finds more due sources than it has room for, the workers top the queue up again as soon as it runs
+low, and the daemon polls as fast as its workers go until nothing is due; then the tick's pace takes over
+again.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from monitor.core.heap import trim_heap
 from monitor.log import get_logger
 from monitor.runtime._jobs import PollTicket, Work
+from monitor.store import SourceRow
 
-__all__ = ["PollFeeder"]
+__all__ = ["CLAIM_BATCH", "ClaimedSources", "PollFeeder"]
+
+CLAIM_BATCH = 1000  # sources ``run_once`` claims (leases) at a time
 
 log = get_logger("monitor.runtime")
 
@@ -84,3 +89,33 @@ class PollFeeder:
                 self.in_flight.discard(ticket.source_id)
                 self.queue.task_done()
                 self._after_poll()
+
+
+class ClaimedSources:
+    """The sources of one ``run_once`` pass, each once, claimed ``CLAIM_BATCH`` at a time by ``claim``
+    (it leases them) and handed to the pass's workers by ``next``.
+
+    The next batch is claimed as soon as the claimed ones are all handed out, while the last polls of
+    the previous batch are still in flight: waiting for a whole batch to finish left the workers idle
+    behind its slowest polls, once per thousand sources.
+    """
+
+    def __init__(self, claim: Callable[[int], list[SourceRow]]) -> None:
+        self._claim = claim  # blocking (the store): run in a thread
+        self._polled: set[int] = set()
+        self._queue: list[SourceRow] = []  # claimed, not handed out; popped from the end
+        self._lock = asyncio.Lock()
+        self._exhausted = False
+
+    async def next(self) -> SourceRow | None:
+        """The next source to poll, or None when nothing due is left that this pass has not polled."""
+        async with self._lock:
+            while not self._queue and not self._exhausted:
+                due = [
+                    s for s in await asyncio.to_thread(self._claim, CLAIM_BATCH) if s.id not in self._polled
+                ]
+                self._exhausted = not due
+                self._polled.update(s.id for s in due)
+                self._queue.extend(reversed(due))
+                trim_heap()  # between batches, so that what the last one freed does not stay resident
+            return self._queue.pop() if self._queue else None

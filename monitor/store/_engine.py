@@ -6,7 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+
+
+def begin_immediate(conn: Connection) -> None:
+    """Open SQLite's transaction now with ``BEGIN IMMEDIATE``, unless one is open. It takes the write lock
+    while no read snapshot is held (pysqlite runs reads outside transactions), so it waits out a
+    concurrent writer (the busy timeout) instead of failing when it upgrades to a write later."""
+    driver = conn.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -30,17 +39,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "savepoint")
-        def _begin_before_savepoint(conn: Any, _name: Any) -> None:
+        def _begin_before_savepoint(conn: Connection, _name: Any) -> None:
             """pysqlite opens a transaction only before a write (INSERT, UPDATE ...), not before a
             ``SAVEPOINT``. A savepoint taken first thing in a session's transaction (after its reads) would
             then be SQLite's outermost one, whose ``RELEASE`` is a ``COMMIT``: what it wrapped would be
             durable before the transaction ends, and a later failure could no longer roll it back. So the
-            transaction is opened first, as ``BEGIN IMMEDIATE``: savepoints are only taken to write, and
-            taking the write lock now, while no read snapshot is held (pysqlite runs reads outside
-            transactions), waits for a concurrent writer (the busy timeout) instead of failing."""
-            dbapi_conn = conn.connection.dbapi_connection
-            if dbapi_conn is not None and not dbapi_conn.in_transaction:
-                dbapi_conn.execute("BEGIN IMMEDIATE")
+            transaction is opened first: savepoints are only taken to write."""
+            begin_immediate(conn)
 
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername in ("postgresql", "postgres"):

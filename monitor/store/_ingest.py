@@ -99,19 +99,17 @@ def apply_polls(
 def apply_poll(
     session: Session, record: PollRecord, now: datetime, *, defer_stories: bool = False
 ) -> ApplyReport:
-    """Store one poll's articles, hits and source state.
+    """Store one poll's articles, hits and source state (``apply_polls`` with one poll; its failure
+    raises).
 
     With ``defer_stories`` (stories on) the articles are left ``story_pending`` and no outbox row is
     written: the story stage decides their stories and writes the alerts of the hits marked ``alerted``
     (see ``_story_stage``). Otherwise each alerting hit's outbox rows are written here, keyed per article.
     """
-    names = _source_names(session, {record.source_id})
-    watchlists = _watchlists(session, {hit.watchlist_id for art in record.articles for hit in art.hits})
-    report = _apply(session, record, now, names, watchlists, defer_stories=defer_stories)
-    if report is not None:
-        update_sources(session, [(record, now)])
-    session.flush()
-    return report or ApplyReport()
+    (result,) = apply_polls(session, [(record, now)], defer_stories=defer_stories)
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def _source_names(session: Session, ids: set[int]) -> dict[int, str]:

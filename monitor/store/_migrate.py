@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
+from monitor.store._engine import begin_immediate
 from monitor.store.models import Base
 
 if TYPE_CHECKING:
@@ -63,14 +64,12 @@ def current_revision(engine: Engine) -> str | None:
 def lock_schema(conn: Connection) -> None:
     """Wait for the schema lock until the end of this transaction, so that replicas (or a CLI and a daemon)
     starting together migrate and sync one by one: a cluster-wide advisory lock on PostgreSQL; on SQLite
-    ``BEGIN IMMEDIATE`` (pysqlite has not begun one yet: it only does before DML) takes the write lock,
+    ``begin_immediate`` (pysqlite has not begun one yet: it only does before DML) takes the write lock,
     waiting out the busy timeout, before anything is read."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
     elif conn.dialect.name == "sqlite":
-        driver = conn.connection.driver_connection
-        if driver is not None and not driver.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_immediate(conn)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import monitor.runtime._daemon as daemon_module
+import monitor.runtime._feeder as feeder_module
 from monitor.pipeline import InlineRunner
 from monitor.runtime import Daemon
 from monitor.settings import load_settings
@@ -29,7 +29,7 @@ def _feed(i: int) -> bytes:
 async def test_a_slow_source_does_not_hold_up_the_next_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(daemon_module, "CLAIM_BATCH", 4)
+    monkeypatch.setattr(feeder_module, "CLAIM_BATCH", 4)
     asked: set[int] = set()
     everyone_else = asyncio.Event()
     released_by_timeout: list[bool] = []
