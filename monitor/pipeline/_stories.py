@@ -6,8 +6,8 @@ decided since the high-water mark (a decision number, ``articles.story_seq``), `
 indexes each pending article, and ``committed`` or ``rolled_back`` ends the transaction. A rollback
 forgets the articles the transaction added, so the index never holds an article the database does not.
 
-State across restarts: ``save`` writes the index with the high-water mark (numpy ``.npz``, no pickle,
-written to a temporary file and renamed), ``load`` reads it back; whatever was committed after the
+State across restarts: ``save`` writes the index with the high-water mark (uncompressed numpy ``.npz``,
+no pickle, written to a temporary file and renamed), ``load`` reads it back; whatever was committed after the
 save (by this or another process) comes back through the catch-up read. Without a state file,
 ``warm`` restores the window from the database.
 
@@ -33,7 +33,7 @@ import numpy as np
 from monitor.log import get_logger
 from monitor.store import Store
 from monitor.store._stories import StoredMember, StoryDecision, StoryInput
-from monitor.stories import ArticleRecord, StoryConfig, StoryIndex
+from monitor.stories import ArticleRecord, StoryConfig, StoryIndex, write_state
 
 __all__ = ["StoryService"]
 
@@ -162,7 +162,7 @@ class StoryService:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **state)
+            write_state(fh, state)
         os.replace(tmp, path)
         log.info("stories.saved", path=str(path), articles=len(self.index), high_water=self.high_water)
 

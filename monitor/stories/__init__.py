@@ -14,6 +14,7 @@ Method, measurements and the labelled evaluation set: ``docs/stories.md`` and ``
 """
 
 from monitor.stories._index import StoryIndex
+from monitor.stories._state import write_state
 from monitor.stories._types import ArticleRecord, Assignment, Story, StoryConfig, StoryMember
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "StoryConfig",
     "StoryIndex",
     "StoryMember",
+    "write_state",
 ]

@@ -39,7 +39,7 @@ from monitor.stories._copies import copy_scores
 from monitor.stories._features import entity_counts, entity_feature, lede_terms, term_feature
 from monitor.stories._minhash import U32, MinHasher
 from monitor.stories._similar import Query, find_story
-from monitor.stories._state import export_state, import_state
+from monitor.stories._state import export_state, import_state, write_state
 from monitor.stories._stoplist import SentenceStoplist
 from monitor.stories._table import ranges
 from monitor.stories._text import U64, analyse, sequence_hash, shingle_hashes, sorted_unique
@@ -158,8 +158,8 @@ class StoryIndex:
         return import_state(state)
 
     def save(self, file: str | PathLike[str] | BinaryIO) -> None:
-        """Write the state with ``numpy.savez_compressed`` (no pickle): window, IDF and stop-list."""
-        np.savez_compressed(file, **self.to_state())  # type: ignore[arg-type]
+        """Write the state (no pickle; see ``_state.write_state``): window, IDF and stop-list."""
+        write_state(file, self.to_state())
 
     @classmethod
     def load(cls, file: str | PathLike[str] | BinaryIO) -> StoryIndex:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import replace
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from monitor.stories import ArticleRecord, StoryConfig, StoryIndex
@@ -152,3 +154,20 @@ def test_restore_keeps_stored_assignments() -> None:
     assert index.members(7) == [10, 11]
     a = index.add(article(12, "Trellmouth strike", STRIKE_WIRE[:6], hours=2))
     assert a.copy_of == 10 and a.story_id == 7
+
+
+def test_state_is_written_uncompressed_and_a_compressed_file_still_loads() -> None:
+    """Deflating the hashes and the stop-list cost seconds per save and saved little (``write_state``);
+    files written compressed by earlier versions must still load."""
+    index = StoryIndex(config=StoryConfig(stoplist_width_bits=12))
+    index.add(article(1, STRIKE_TITLE, STRIKE_WIRE))
+    buf = io.BytesIO()
+    index.save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as archive:
+        assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_STORED}
+    old = io.BytesIO()
+    np.savez_compressed(old, **index.to_state())  # type: ignore[arg-type]
+    old.seek(0)
+    loaded = StoryIndex.load(old)
+    assert loaded.members(1) == [1]
+    assert loaded.add(article(2, STRIKE_OTHER_TITLE, STRIKE_OTHER, hours=1)).story_id == 1
