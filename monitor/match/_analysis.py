@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterator
 from itertools import pairwise
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy.typing as npt
 from monitor.match._ast import CaseTerm, Key, Near, Or, Phrase, Prefix, Query, Term
 from monitor.match._fold import OffsetMap, clean, non_ascii, replace_non_ascii
 from monitor.match._near import Span, near_exists, near_spans
+from monitor.match._occurrences import occurrences
 from monitor.match._sentences import Sentences, nearby_boundaries, sentence_bounds
 
 __all__ = ["FieldText", "Span", "near_spans"]
@@ -30,6 +30,7 @@ _NONE: list[int] = []
 _SCANS = 32  # words looked up one at a time (a few us each) before all are indexed in one pass (~120 us)
 _FEW = 40  # tokens of a field short enough to scan as a list (a title)
 _SEARCHES = 8  # phrases checked by substring search before the set of adjacent pairs is built
+_NUMBERS = list(range(50_000))  # word numbers of ``first_indexes`` (a long article has 10,000 words)
 
 
 class FieldText:
@@ -130,7 +131,7 @@ class FieldText:
             padded, starts = self.padded(), self._start_array()
             needle = " " + word
             after = len(needle)
-            later, at = [], padded.find(needle, int(starts[first]) + after)
+            later, at = [], padded.find(needle, starts.item(first) + after)
             while at >= 0:
                 if padded[at + after] == " ":  # not a longer word starting so
                     later.append(at)
@@ -192,16 +193,18 @@ class FieldText:
 
     def first_indexes(self) -> dict[str, int]:
         """Each distinct word and the number of its first occurrence (later insertions of a word
-        overwrite earlier ones, so the tokens go in reverse). It doubles as the set of the words."""
+        overwrite earlier ones, so the tokens go in reverse; the numbers come from a list made once,
+        where ``range`` would allocate an int per word). It doubles as the set of the words."""
         if self._first_index is None:
-            tokens = self.tokens
-            self._first_index = dict(zip(reversed(tokens), range(len(tokens) - 1, -1, -1), strict=True))
+            tokens, n = self.tokens, len(self.tokens)
+            numbers = _NUMBERS[n - 1 :: -1] if 0 < n <= len(_NUMBERS) else range(n - 1, -1, -1)
+            self._first_index = dict(zip(reversed(tokens), numbers, strict=True))
         return self._first_index
 
     def folded_span(self, first: int, last: int) -> tuple[int, int]:
         """Folded character offsets (end exclusive) of the words ``first..last``."""
         starts = self._start_array()
-        return int(starts[first]), int(starts[last]) + len(self.tokens[last])
+        return starts.item(first), starts.item(last) + len(self.tokens[last])
 
     def original(self, folded_start: int, folded_end: int) -> tuple[int, int]:
         """Original character offsets of a folded range that starts and ends at word boundaries."""
@@ -234,7 +237,7 @@ class FieldText:
             index = self.first_indexes().get(word)
             if index is None:
                 return None
-            start = int(self._start_array()[index])
+            start: int = self._start_array().item(index)  # a Python int, with no numpy scalar
             return start, start + len(word)
         padded = self.padded()
         needle = " " + word
@@ -244,7 +247,7 @@ class FieldText:
         return None if at < 0 else (at, at + len(word))
 
     def first_phrase(self, words: tuple[str, ...]) -> tuple[int, int] | None:
-        """Folded offsets of the first occurrence of words in a row (the first of ``_occurrences``).
+        """Folded offsets of the first occurrence of words in a row (the first of ``occurrences``).
 
         In a long field the first occurrence of the first word (``first_indexes``) nearly always starts
         it; if not, the search starts from there."""
@@ -254,10 +257,10 @@ class FieldText:
             if index is None:
                 return None
             n = len(words)
-            begin = int(self._start_array()[index])  # the space before it, in ``padded()``
+            begin = self._start_array().item(index)  # the space before it, in ``padded()``
             if self.tokens[index : index + n] == list(words):
-                return begin, int(self._start_array()[index + n - 1]) + len(words[-1])
-        return next(_occurrences(self.padded(), words, begin), None)
+                return begin, self._start_array().item(index + n - 1) + len(words[-1])
+        return next(occurrences(self.padded(), words, begin), None)
 
     def first_prefix(self, stem: str) -> tuple[int, int] | None:
         """Folded offsets of the first word starting with ``stem``: one ``str.find`` in ``padded()``."""
@@ -286,7 +289,7 @@ class FieldText:
         if node in self._cases:
             return self._cases[node]
         found: tuple[int, int] | None = None
-        for start, end in _occurrences(self.padded(), node.words):
+        for start, end in occurrences(self.padded(), node.words):
             if len(node.words) == 1:
                 spelled: tuple[str, ...] = (self._original_text(start, end),)
             else:
@@ -373,29 +376,3 @@ class FieldText:
 
 
 _WORD = re.compile(r"\S+")
-
-
-def _occurrences(padded: str, words: tuple[str, ...], begin: int = 0) -> Iterator[tuple[int, int]]:
-    """Folded (start, end) of each occurrence of the words in a row, in ``" " + cleaned + " "``, from
-    offset ``begin`` of ``padded``.
-
-    ``str.find`` of " word" (a needle ending in a space searches up to twice as slowly) and a check of
-    the space after it, then the next words are compared in place, past the spaces punctuation left.
-    """
-    first = " " + words[0]
-    end = len(padded)
-    at = padded.find(first, begin)
-    while at >= 0:
-        j = at + len(first)  # the space after the first word, unless a longer word starts so
-        if padded[j] == " ":
-            for word in words[1:]:
-                while j < end and padded[j] == " ":
-                    j += 1
-                if not padded.startswith(word, j):
-                    break
-                j += len(word)
-                if padded[j] != " ":
-                    break
-            else:
-                yield at, j - 1
-        at = padded.find(first, at + 1)

@@ -5,20 +5,21 @@ Design (after Lucene Monitor and the Elasticsearch percolator):
 1. Each article is folded and cut into words once per field (``FieldText``: a few C-level string calls).
 2. All the literals of all watchlists are looked up in one go (``DocView``): each distinct word of the
    article (the keys of the body's first-occurrence dict, ``FieldText.first_indexes``: one C-level
-   ``dict(zip(reversed(tokens), range(n - 1, -1, -1)))``, where later duplicates overwrite earlier
-   ones, so each word keeps its first number) is looked up in the engine's token table
-   (``TokenKeys``: the word itself if watched, and every watched ``stem*`` it starts with, computed on
-   a token's first sight), pairs of adjacent words (the keys of phrases) by a C-level set intersection.
-   This replaced a pyahocorasick scan: at 100,000 watchlists the automaton returned ~600 matches per
-   article as Python objects and cost twice the table lookups; news text reuses its vocabulary, so the
-   table is a dict hit per word.
+   ``dict(zip(reversed(tokens), numbers))``, where later duplicates overwrite earlier ones, so each
+   word keeps its first number) is looked up in the engine's token table (``TokenKeys``: the posting
+   numbers of the word and of every watched ``stem*`` it starts with, and the stems' own numbers,
+   negative, as one flat tuple of ints, computed on a token's first sight; read in C straight into
+   the array of key numbers), pairs of adjacent words (the keys of phrases) by a C-level set
+   intersection. ``DocView.any`` holds every word of the article (a C-level copy of its own strings)
+   with those stems and pairs. This replaced a pyahocorasick scan: at 100,000 watchlists the
+   automaton returned ~600 matches per article as Python objects and cost twice the table lookups;
+   news text reuses its vocabulary, so the table is a dict hit per word.
 3. Each watchlist is indexed under its two most selective required clauses (Lucene Monitor's
    presearcher terms, chosen by estimated frequency: rare words, word pairs, then wildcards); only
    watchlists whose two indexed clauses are both present are candidates (``PostingIndex``: numpy
-   postings, a few vectorised calls per article; the hundred or so survivors are sorted and deduped
-   as a Python set, cheaper than ``np.unique`` at that size). A watchlist with no required positive
-   literal would be an "always candidate" (the parser refuses such queries, so this list is a safety
-   net).
+   postings, one gather of both clauses' postings per article, marked in one array whose two halves
+   are ANDed). A watchlist with no required positive literal would be an "always candidate" (the
+   parser refuses such queries, so this list is a safety net).
 4. Candidates are evaluated exactly, and each one that holds gets its hit in the same pass (``hits``,
    ``_hits``): queries decided by key presence alone (most) are plain data (``KeyTest``), tested
    inline with set methods, and their hit shows their keys; the others are compiled closures (word
@@ -42,8 +43,6 @@ import gc
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from monitor.core import WatchlistHit
 from monitor.log import get_logger
@@ -235,7 +234,7 @@ class Engine:
 
     def candidates(self, view: DocView) -> list[int]:
         """Internal numbers of the watchlists worth evaluating (both index clauses present), sorted."""
-        return self._postings.candidates_of(np.array(view.key_ids, dtype=np.int64))
+        return self._postings.candidates_of(view.key_ids)
 
     def match(self, doc: Document) -> list[WatchlistHit]:
         """The watchlists that match ``doc``, each with its snippet, ordered by watchlist id."""

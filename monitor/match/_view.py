@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping
 from itertools import chain, pairwise, repeat
-from operator import itemgetter
 from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
 
 from monitor.match._analysis import FieldText
 from monitor.match._ast import CaseTerm, Key, Near
@@ -14,8 +16,7 @@ from monitor.match._types import Document, normalize_host, normalize_language
 
 __all__ = ["DocView", "Lookup", "TokenKeys", "filter_keys"]
 
-_first = itemgetter(0)
-_second = itemgetter(1)
+_Ints = npt.NDArray[np.int64]
 _SOURCES = 10_000  # sources and languages whose filter keys are remembered; past that they start again
 
 
@@ -33,13 +34,17 @@ def filter_keys(doc: Document) -> Iterable[str]:
             yield "lang:" + "-".join(tags[:i])
 
 
-class TokenKeys(dict[str, tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()]]):
-    """Token → the keys it gives (its word if a watchlist uses it, and ``stem*`` for every watched stem
-    it starts with) and their numbers in the postings (``PostingIndex.key_id``), or ``()`` when it gives
-    none. Filled on first sight of a token: news text reuses its vocabulary, so after a few hundred
-    articles almost every token is a C-level dict hit, where the article's words used to go through a
-    set intersection and an automaton scan each time. Carrying the key numbers saves looking every key
-    up again in the postings (a dict of every indexed key: a cache miss or two per key)."""
+class TokenKeys(dict[str, tuple[int, ...]]):
+    """Token → the numbers of the keys it gives: in the postings (``PostingIndex.key_id``, positive)
+    for its word and every watched ``stem*`` it starts with that index something, and minus the
+    position in ``names`` of each such ``stem*``; ``()`` when it gives none of these.
+
+    Filled on first sight of a token: news text reuses its vocabulary, so after a few hundred articles
+    almost every token is a C-level dict hit, where the article's words used to go through a set
+    intersection and an automaton scan each time. One flat tuple of ints per token: ``DocView`` reads
+    the numbers of all an article's tokens in one C-level pass into an array, and every object read
+    there is a likely cache miss (the word's own key is not needed: ``DocView`` takes the article's own
+    strings, which are in the cache)."""
 
     _LIMIT = 1_000_000  # tokens remembered; past that the cache starts again (numbers, typos, names)
 
@@ -52,9 +57,11 @@ class TokenKeys(dict[str, tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()]]):
         self.heads = frozenset(stem[:MIN_STEM] for stem in stems)  # most tokens start like no stem
         self.longest = max(map(len, stems), default=0)
         self.key_id = key_id
+        self.names: tuple[str, ...] = ("", *sorted(stem + "*" for stem in stems))  # ``stem*`` by number
+        self._code = {name: -i for i, name in enumerate(self.names)}
 
-    def __missing__(self, token: str) -> tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()]:
-        keys: list[Key] = [token] if token in self.words else []
+    def __missing__(self, token: str) -> tuple[int, ...]:
+        keys: list[str] = []
         if token[:MIN_STEM] in self.heads:
             stems = self.stems
             for end in range(MIN_STEM, min(len(token), self.longest) + 1):
@@ -62,11 +69,15 @@ class TokenKeys(dict[str, tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()]]):
                     keys.append(token[:end] + "*")
         if len(self) >= self._LIMIT:
             self.clear()
-        found: tuple[tuple[Key, ...], tuple[int, ...]] | tuple[()] = ()
-        if keys:
-            found = (tuple(keys), tuple(i for i in map(self.key_id, keys) if i))
+        numbered: list[Key] = [token, *keys] if token in self.words else [*keys]
+        found = (*(i for i in map(self.key_id, numbered) if i), *map(self._code.__getitem__, keys))
         self[token] = found
         return found
+
+    def keys_of(self, numbers: Iterable[int]) -> list[Key]:
+        """The ``stem*`` keys of the negative numbers among ``numbers``."""
+        names = self.names
+        return [names[-n] for n in numbers if n < 0]
 
 
 class Lookup:
@@ -97,10 +108,12 @@ class Lookup:
 class DocView:
     """What compiled matchers read: the analysed fields and the set of keys present anywhere.
 
-    ``any`` holds the keys of ``lookup`` that occur in the title or body (words, pairs of adjacent words,
-    ``stem*`` prefixes) and the ``source:``/``lang:`` keys of the article; ``title_pairs`` the word pairs
-    of the title (where a phrase's first occurrence is looked for first). Words no watchlist uses are
-    left out: that keeps the set, and the intersections with it, small.
+    ``any`` holds every word of the title and body, the keys of ``lookup`` that occur there (pairs of
+    adjacent words, ``stem*`` prefixes) and the ``source:``/``lang:`` keys of the article;
+    ``title_pairs`` the word pairs of the title (where a phrase's first occurrence is looked for
+    first). Only membership is asked of ``any`` (``in``, ``<=``, ``isdisjoint``: each iterates its
+    smaller side), so words no watchlist uses cost nothing there; pairs and stems no watchlist uses are
+    left out, because finding them would.
     """
 
     __slots__ = (
@@ -126,11 +139,17 @@ class DocView:
         self.title_keys = set(title.tokens)
         # the body's distinct words are the keys of its first-occurrence index, which hits use anyway
         body_words = body.first_indexes()
-        get = lookup.tokens.__getitem__
-        given = list(filter(None, map(get, body_words)))  # tokens giving keys
-        given += filter(None, map(get, self.title_keys.difference(body_words)))
-        found: set[Key] = set(chain.from_iterable(map(_first, given)))
-        ids = list(chain.from_iterable(map(_second, given)))
+        tokens = lookup.tokens
+        get = tokens.__getitem__
+        # every word of the article, watched or not (membership is all that is asked of ``any``):
+        # a C-level copy of strings in the cache, where the watched words' own strings are not
+        found: set[Key] = set(body_words)
+        found.update(self.title_keys)
+        title_only = self.title_keys.difference(body_words)
+        # the numbers of the tokens giving keys (``TokenKeys``), read in C as the array is made below
+        numbers: Iterable[int] = chain.from_iterable(
+            chain(filter(None, map(get, body_words)), filter(None, map(get, title_only)))
+        )
         source = (doc.source, doc.language)
         filters = lookup.filters.get(source)
         if filters is None:
@@ -145,9 +164,16 @@ class DocView:
             others.update(lookup.pairs.intersection(pairwise(body.tokens)))
         if others:
             found |= others
-            ids += map(lookup.numbers.get, others, repeat(0))
+            numbers = chain(numbers, map(lookup.numbers.get, others, repeat(0)))
+        # numbers of the keys in the postings (0 or repeated at times: harmless), for ``PostingIndex``,
+        # made into an array straight from the iterators; negative ones name ``stem*`` keys
+        ids: _Ints = np.fromiter(numbers, dtype=np.int64)
+        stems = ids < 0
+        if stems.any():
+            found.update(tokens.keys_of(ids[stems].tolist()))
+            ids = ids[~stems]
         self.any = found
-        self.key_ids = ids  # numbers of the keys in the postings (0 or repeated at times: harmless)
+        self.key_ids = ids
         self.witnesses: dict[object, list[tuple[str, int, int]]] = {}  # first occurrences, per literal
         # per-article caches of the hit path (``_witness.ref_ranges``, ``_snippet``): witness ranges per
         # ref, sentence and original offsets per range, snippet text per sentence

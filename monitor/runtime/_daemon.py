@@ -269,13 +269,29 @@ class Daemon:
 
         ``role`` ``poller`` polls (and keeps house), ``notifier`` delivers, ``all`` does both.
         """
-        await asyncio.to_thread(self.prepare)
+        # Handlers first: a signal during the start-up sync must not kill the process (SIGHUP's default
+        # action). A reload asked for then waits for the sync, so the two never run at once.
         loop = asyncio.get_running_loop()
+        prepared = asyncio.Event()
+        reloads: set[asyncio.Task[None]] = set()
+
+        async def reload_when_prepared() -> None:
+            await prepared.wait()
+            await self.reload()
+
+        def on_hup() -> None:
+            task = loop.create_task(reload_when_prepared())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+            loop.add_signal_handler(signal.SIGHUP, on_hup)
+        log.info("daemon.starting", role=role)  # signals are handled from here on
+        await asyncio.to_thread(self.prepare)
+        prepared.set()
         if self.settings.http_port is not None:
             self.http = HealthServer(
                 host=self.settings.http_host,

@@ -51,10 +51,14 @@ class CopyIndex:
         Sampling by hash value is consistent across articles, so a sentence two texts share is sampled
         in both or in neither; a trimmed copy of 20 sentences still shares about 5 sampled ones.
         """
+        return self.sampled_of(ordered.tolist())
+
+    def sampled_of(self, ordered: list[int]) -> U64:
+        """:meth:`sampled` of the hashes as a list (an article's dozen sentences: no numpy calls)."""
         cfg = self.config
-        lead = ordered[: cfg.lead_sentences_indexed].tolist()
-        sample = ordered[ordered % np.uint64(cfg.sentence_sample_mod) == 0].tolist()
-        return np.array(list(dict.fromkeys([*lead, *sample])), dtype=np.uint64)
+        mod = cfg.sentence_sample_mod
+        lead = ordered[: cfg.lead_sentences_indexed]
+        return np.array(list(dict.fromkeys([*lead, *(h for h in ordered if h % mod == 0)])), dtype=np.uint64)
 
     def same_body(self, body_hash: int) -> int | None:
         """The row owning this exact body, if it is still alive."""
@@ -80,10 +84,12 @@ class CopyIndex:
         keys = zip((-votes[r] for r in rows), ids[rows].tolist(), rows, strict=True)
         return [row for _, _, row in sorted(keys)[: self.config.copy_max_candidates]]
 
-    def insert(self, row: int, band_keys: U64, indexed: U64, body_hash: int) -> None:
+    def insert(self, row: int, band_keys: U64, indexed: U64, body_hash: int | None) -> None:
+        """Index a row; ``body_hash`` None when a live row owns the body already (the caller looked it
+        up for the copy check: :meth:`same_body`)."""
         self._bands.add_keys(band_keys.tolist(), row)
         self._sentences.add_keys(indexed.tolist(), row)
-        if self.same_body(body_hash) is None:
+        if body_hash is not None:
             self._bodies.add(body_hash, row)
 
     def bulk(self, band_keys: U64, indexed: U64, indexed_rows: I64, bodies: U64) -> None:

@@ -98,21 +98,26 @@ _NAMES = _NameCache()
 
 
 def lede_terms(title: str, body_tokens: list[str], *, lede_words: int) -> set[str]:
-    """Lower-cased content words of the title and of the lede (first ``lede_words`` body tokens)."""
-    cache = _TERMS
-    out: set[str] = set()
-    for w in (*words(title), *body_tokens[:lede_words]):
-        term = cache.get(w, "")
-        if term == "":
-            if len(cache) > 200_000:
-                cache.clear()
-            term = cache[w] = _stem(w) if _keep(w) else None
-        if term is not None:
-            out.add(term)
-    return out
+    """Lower-cased content words of the title and of the lede (first ``lede_words`` body tokens).
+
+    Built by ``set(filter(None, map(...)))`` over a cache: a known token costs no Python bytecode, and
+    the terms go into the set in the same order as one ``add`` per kept token."""
+    tokens = words(title)
+    tokens += body_tokens[:lede_words]
+    return set(filter(None, map(_TERMS.__getitem__, tokens)))
 
 
-_TERMS: dict[str, str | None] = {}  # token -> its term (None: not kept), bounded
+class _TermCache(dict[str, "str | None"]):
+    """token -> its term (None: not kept), computed on a miss; bounded: cleared past 200,000 entries."""
+
+    def __missing__(self, word: str) -> str | None:
+        if len(self) > 200_000:
+            self.clear()
+        term = self[word] = _stem(word) if _keep(word) else None
+        return term
+
+
+_TERMS = _TermCache()
 
 
 def _keep(word: str) -> bool:

@@ -42,7 +42,7 @@ from monitor.stories._similar import Query, find_story
 from monitor.stories._state import export_state, import_state, write_state
 from monitor.stories._stoplist import SentenceStoplist
 from monitor.stories._table import ranges
-from monitor.stories._text import U64, analyse, sequence_hash, shingle_hashes, sorted_unique
+from monitor.stories._text import U64, analyse, sequence_hash, shingle_hashes
 from monitor.stories._types import ArticleRecord, Assignment, Story, StoryConfig, StoryMember
 from monitor.stories._window import Window
 
@@ -195,27 +195,33 @@ class StoryIndex:
         ts, zone = docs.times.split(article.published)
         text = article.body if article.body.strip() else article.title  # title-only feed items
         view = analyse(text, min_words=cfg.min_sentence_words)
-        hashed = view.sent_hash != 0
-        keep = np.ones(len(view.sentences), dtype=np.bool_)
-        keep[hashed] = ~self._stoplist.stopped(view.sent_hash[hashed])
-        if keep.all():
+        hashed_list = [h for h in view.sent_hashes if h]  # sentences long enough to hash
+        hashed = np.array(hashed_list, dtype=np.uint64)
+        stopped = self._stoplist.stopped(hashed)
+        if not stopped.any():
             token_h, tokens, kept_texts = view.token_hashes, view.tokens, view.sentences
+            kept = hashed_list
+            body_hash = view.body_hash
         else:
+            at = iter(stopped.tolist())
+            keep = np.array([not (h and next(at)) for h in view.sent_hashes], dtype=np.bool_)
             mask = view.token_mask(keep)
             token_h = view.token_hashes[mask]
             tokens = [t for t, k in zip(view.tokens, mask.tolist(), strict=True) if k]
             kept_texts = [t for t, k in zip(view.sentences, keep.tolist(), strict=True) if k]
+            kept = [h for h, s in zip(hashed_list, stopped.tolist(), strict=True) if not s]
+            body_hash = sequence_hash(token_h)
         sig = self._hasher.signature(shingle_hashes(token_h, cfg.shingle_size))
-        sents = sorted_unique(view.sent_hash[hashed & keep])
-        body_hash = sequence_hash(token_h)
+        sents = np.array(sorted(set(kept)), dtype=np.uint64)
         band_keys = w.copies.lsh.keys(sig)
+        same_body = w.copies.same_body(body_hash)  # for the copy check and for the body table
 
         score = 0.0
         twin = -1
         if forced is not None:
             story_id, copy_of = forced
         else:
-            copy_of, twin, score = self._find_copy(ts, sig, sents, body_hash, band_keys)
+            copy_of, twin, score = self._find_copy(ts, sig, sents, same_body, band_keys)
         features: tuple[int, int] | tuple[I32, F32]
         if twin >= 0:  # a copy shares its original's features: no need to extract them again
             features = (int(docs.f_off[twin]), int(docs.f_len[twin]))
@@ -247,7 +253,7 @@ class StoryIndex:
             features = (fids, weights)
             if copy_of is None:
                 w.vocab.add_document(fids)
-        self._stoplist.observe(view.sent_hash[hashed], story_id)
+        self._stoplist.observe(hashed, story_id)
         self._seq += 1
         is_new = w.insert(
             article_id=article.id,
@@ -256,10 +262,11 @@ class StoryIndex:
             story_id=story_id,
             copy_of=copy_of,
             body_hash=body_hash,
+            body_owned=same_body is not None,
             norm=norm,
             sig=sig,
             sents=sents,
-            indexed=w.copies.sampled(view.sent_hash[hashed & keep]),
+            indexed=w.copies.sampled_of(kept),
             band_keys=band_keys,
             features=features,
         )
@@ -277,27 +284,37 @@ class StoryIndex:
         hashes = np.fromiter(features, dtype=np.uint64, count=n_ent + len(terms))
         ids = self._w.vocab.lookup(hashes)
         idf = self._w.vocab.idfs(ids)
-        counts = np.fromiter((n for _, n in top), dtype=np.float64, count=n_ent)
-        ent_idf = idf[:n_ent]
-        keep = np.argsort(-(counts * ent_idf), kind="stable")[: cfg.max_entities]
-        ent_w = ent_idf[keep] * cfg.entity_weight
-        if cfg.entity_tf:
-            ent_w = ent_w * (1.0 + np.log(counts[keep]))
-        feats = np.concatenate([hashes[:n_ent][keep], hashes[n_ent:]])
-        fids = np.concatenate([ids[:n_ent][keep], ids[n_ent:]])
-        weights = np.concatenate([ent_w, idf[n_ent:] * cfg.term_weight]).astype(np.float32)
+        if n_ent <= cfg.max_entities and not cfg.entity_tf:
+            # Every entity is kept, and the features end up in hash order whatever order the ranking
+            # gave them (their hashes are distinct): the same arrays without ranking.
+            factor = np.full(len(hashes), cfg.term_weight)
+            factor[:n_ent] = cfg.entity_weight
+            feats, fids, weights = hashes, ids, (idf * factor).astype(np.float32)
+        else:
+            counts = np.fromiter((n for _, n in top), dtype=np.float64, count=n_ent)
+            ent_idf = idf[:n_ent]
+            keep = np.argsort(-(counts * ent_idf), kind="stable")[: cfg.max_entities]
+            ent_w = ent_idf[keep] * cfg.entity_weight
+            if cfg.entity_tf:
+                ent_w = ent_w * (1.0 + np.log(counts[keep]))
+            feats = np.concatenate([hashes[:n_ent][keep], hashes[n_ent:]])
+            fids = np.concatenate([ids[:n_ent][keep], ids[n_ent:]])
+            weights = np.concatenate([ent_w, idf[n_ent:] * cfg.term_weight]).astype(np.float32)
         order = np.argsort(feats)
         return feats[order], weights[order], fids[order]
 
     def _find_copy(
-        self, ts: float, sig: U32, sents: U64, body_hash: int, band_keys: U64
+        self, ts: float, sig: U32, sents: U64, same: int | None, band_keys: U64
     ) -> tuple[int | None, int, float]:
-        """(copy_of, the matched row, score), or (None, -1, best score) when not a copy."""
+        """(copy_of, the matched row, score), or (None, -1, best score) when not a copy. ``same`` is
+        the live row with the same body, if any."""
         docs = self._w.docs
-        same = self._w.copies.same_body(body_hash)
         if same is not None and abs(float(docs.ts[same]) - ts) <= self._window_s:
             return self._group_of(same), same, 1.0
-        rows = np.array(self._w.copies.candidates(band_keys, sents, docs.ids), dtype=np.int64)
+        candidates = self._w.copies.candidates(band_keys, sents, docs.ids)
+        if not candidates:
+            return None, -1, 0.0
+        rows = np.array(candidates, dtype=np.int64)
         rows = rows[np.abs(docs.ts[rows] - ts) <= self._window_s]
         if not len(rows):
             return None, -1, 0.0

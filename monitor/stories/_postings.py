@@ -10,6 +10,12 @@ Storage: all lists live in one int32 arena, each in a segment [offset, offset + 
 and the arena is packed when a quarter of it is not list entries. An entry is a row of the article table,
 or, once a compaction has dropped that dead row, ``-2 - g`` for ghost g, which remembers the article id
 (a straggler still counts, and sorts by its id, in the story decision).
+
+The four numbers of a list are one row of an int32 table (``meta``), so that an append reads and writes
+all of an article's lists with one gather and one scatter: an article has a few dozen features, and at
+that size each numpy call costs more than the Python arithmetic around it. A pack costs O(features), so
+a pack leaves room for at least half as many entries as there are features: packs then come at
+most every few thousand appends, not at every transaction of a stream that prunes all it adds.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from monitor.stories._table import ranges
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 Alive = Callable[[I64], npt.NDArray[np.bool_]]
+OFF, CAP, START, FILL = 0, 1, 2, 3  # the columns of ``meta``
+_I32_MAX = (1 << 31) - 1
+_PROBE = 8  # head entries checked per list in a trim's first round (then four times more each round)
 
 
 class Postings:
@@ -33,31 +42,42 @@ class Postings:
         self.arena: I32 = np.zeros(4096, dtype=np.int32)
         self.used = 0
         self.ghosts: I64 = np.zeros(0, dtype=np.int64)
-        self._size(1024)
+        self.meta: I32 = np.zeros((1024, 4), dtype=np.int32)
 
-    def _size(self, n: int) -> None:
-        self.off = np.zeros(n, dtype=np.int64)
-        self.cap = np.zeros(n, dtype=np.int32)
-        self.start = np.zeros(n, dtype=np.int32)
-        self.fill = np.zeros(n, dtype=np.int32)
+    @property
+    def off(self) -> I32:
+        return self.meta[:, OFF]
+
+    @property
+    def cap(self) -> I32:
+        return self.meta[:, CAP]
+
+    @property
+    def start(self) -> I32:
+        return self.meta[:, START]
+
+    @property
+    def fill(self) -> I32:
+        return self.meta[:, FILL]
 
     def _resize(self, n: int, kept: I64) -> None:
-        """New per-feature arrays of length ``n``; feature ``kept[i]`` becomes feature i."""
-        off, cap, start, fill = self.off[kept], self.cap[kept], self.start[kept], self.fill[kept]
-        self._size(n)
-        k = len(kept)
-        self.off[:k], self.cap[:k], self.start[:k], self.fill[:k] = off, cap, start, fill
+        """A new table of ``n`` features; feature ``kept[i]`` becomes feature i."""
+        meta = np.zeros((n, 4), dtype=np.int32)
+        meta[: len(kept)] = self.meta[kept]
+        self.meta = meta
 
     def reserve(self, n_features: int) -> None:
-        if n_features > len(self.off):
-            self._resize(max(n_features, len(self.off) * 3 // 2), np.arange(len(self.off)))
+        if n_features > len(self.meta):
+            self._resize(max(n_features, len(self.meta) * 3 // 2), np.arange(len(self.meta)))
 
     @property
     def nbytes(self) -> int:
-        return int(self.used * 4 + len(self.off) * 20 + self.ghosts.nbytes)
+        return int(self.used * 4 + self.meta.nbytes + self.ghosts.nbytes)
 
     def lengths(self, fids: npt.NDArray[np.integer]) -> I64:
-        return np.asarray(self.fill[fids] - self.start[fids], dtype=np.int64)
+        m = self.meta[fids]
+        out: I64 = (m[:, FILL] - m[:, START]).astype(np.int64)
+        return out
 
     def in_use(self, n_features: int) -> npt.NDArray[np.bool_]:
         return np.asarray(self.fill[:n_features] > self.start[:n_features], dtype=np.bool_)
@@ -67,103 +87,129 @@ class Postings:
     def append(self, fids: npt.NDArray[np.integer], row: int) -> None:
         """Append ``row`` to each list. A feature listed twice gets it twice, as before; repeated
         features must be adjacent (an article's features are sorted by hash, so they are)."""
-        fids = np.asarray(fids, dtype=np.int64)
-        if len(fids) > 1 and (fids[1:] == fids[:-1]).any():
-            for f in fids.tolist():
+        fl: list[int] = np.asarray(fids).tolist()
+        if len(set(fl)) != len(fl):
+            for f in fl:
                 self.append(np.array([f], dtype=np.int64), row)
             return
-        fill = self.fill[fids]
-        full = fill >= self.cap[fids]
-        while full.any():  # again: a move may pack the arena, which leaves other lists full
-            self._move(fids[full], extra=1)
-            fill = self.fill[fids]
-            full = fill >= self.cap[fids]
-        self.arena[self.off[fids] + fill] = row
-        fill += 1
-        self.fill[fids] = fill
-        over = fill - self.start[fids] > 2 * self.max_kept
-        if over.any():
-            cut = fids[over]
-            self.start[cut] = self.fill[cut] - self.max_kept
-
-    def _move(self, fids: I64, *, extra: int) -> None:
-        """Give these lists new segments at the arena's end, half as big again as they need."""
-        live = (self.fill[fids] - self.start[fids]).astype(np.int64)
-        need = live + extra
-        new_cap = need + (need >> 1)  # 1 for a new feature (most stay alone), then 3, 4, 6, 9...
-        total = int(new_cap.sum())
-        self._reserve_arena(total)
-        new_off = self.used + np.cumsum(new_cap) - new_cap
-        if live.any():  # not only new features: copy the entries over
-            src = ranges(self.off[fids] + self.start[fids], live)
-            self.arena[ranges(new_off, live)] = self.arena[src]
-        self.off[fids] = new_off
-        self.cap[fids] = new_cap
-        self.fill[fids] = live
-        self.start[fids] = 0
-        self.used += total
+        if not fl:
+            return
+        idx = np.asarray(fids).astype(np.intp)  # an int32 index array costs a conversion per use
+        rows: list[int] = self.meta[idx].ravel().tolist()
+        need = 0
+        for cap, start, fill in zip(rows[1::4], rows[2::4], rows[3::4], strict=True):
+            if fill >= cap:  # full
+                need += (fill - start + 1) * 3 >> 1
+        if need and self.used + need > len(self.arena):
+            self._reserve_arena(need)  # may pack, which moves (and re-sizes) every list: read again
+            rows = self.meta[idx].ravel().tolist()
+        arena, used, limit = self.arena, self.used, 2 * self.max_kept
+        pos: list[int] = []
+        out: list[int] = []
+        for off, cap, start, fill in zip(rows[0::4], rows[1::4], rows[2::4], rows[3::4], strict=True):
+            if fill >= cap:  # full: a new segment at the arena's end, half again the room it needs
+                live = fill - start
+                new_cap = (live + 1) * 3 >> 1  # 1 for a new feature, then 3, 4, 6, 9...
+                if used + new_cap > len(arena):  # a pack left it short: grow (lists keep their places)
+                    self.used = used
+                    self._grow_arena(new_cap)
+                    arena = self.arena
+                if live:
+                    arena[used : used + live] = arena[off + start : off + fill]
+                off, cap, start, fill = used, new_cap, 0, live
+                used += new_cap
+            pos.append(off + fill)
+            fill += 1
+            if fill - start > limit:
+                start = fill - self.max_kept
+            out += (off, cap, start, fill)
+        if used > _I32_MAX:
+            raise OverflowError("postings arena exceeds 2**31 entries")
+        self.used = used
+        arena[pos] = row
+        self.meta[idx] = np.array(out, dtype=np.int32).reshape(-1, 4)
 
     def _reserve_arena(self, extra: int) -> None:
         """Room for ``extra`` more entries at the end: pack when a quarter of the arena is not list
         entries (moved segments, dead prefixes, spare room), else grow it by a quarter."""
         if self.used + extra <= len(self.arena):
             return
-        entries = int((self.fill - self.start).sum())
+        entries = int((self.fill.astype(np.int64) - self.start).sum())
         if self.used - entries > self.used // 4:
             self.pack()
             if self.used + extra <= len(self.arena):
                 return
+        self._grow_arena(extra)
+
+    def _grow_arena(self, extra: int) -> None:
         arena = np.empty(max(self.used + extra, len(self.arena) * 5 // 4), dtype=np.int32)
         arena[: self.used] = self.arena[: self.used]
         self.arena = arena
         release(arena.nbytes)
 
     def pack(self) -> None:
-        """Rewrite the arena with only the lists' entries (and an eighth more room after each)."""
-        n = len(self.off)
-        fids = np.arange(n)
-        live = (self.fill[:n] - self.start[:n]).astype(np.int64)
+        """Rewrite the arena with only the lists' entries, an eighth more room after each, and room
+        at the end for at least half as many entries as there are features (see the module docstring)."""
+        meta = self.meta
+        live = (meta[:, FILL] - meta[:, START]).astype(np.int64)
         new_cap = live + (live >> 3)
-        src = ranges(self.off[:n] + self.start[:n], live)
+        src = ranges(meta[:, OFF].astype(np.int64) + meta[:, START], live)
         total = int(new_cap.sum())
-        arena = np.empty(max(total + (total >> 3), 4096), dtype=np.int32)
+        if total > _I32_MAX:
+            raise OverflowError("postings arena exceeds 2**31 entries")
+        arena = np.empty(total + max(total >> 3, len(meta) // 2, 4096), dtype=np.int32)
         new_off = np.cumsum(new_cap) - new_cap
         arena[ranges(new_off, live)] = self.arena[src]
         self.arena = arena
-        self.off[fids], self.cap[fids] = new_off, new_cap
-        self.start[fids], self.fill[fids] = 0, live
+        meta[:, OFF], meta[:, CAP] = new_off, new_cap
+        meta[:, START], meta[:, FILL] = 0, live
         self.used = total
         release(arena.nbytes)
 
     def trim(self, fids: npt.NDArray[np.integer], alive: Alive) -> None:
-        """Drop each list's dead prefix (after a prune)."""
-        active = np.unique(np.asarray(fids, dtype=np.int64))
+        """Drop each list's dead prefix (after a prune). The heads are checked in rounds, a few entries
+        of every list at once and four times more for the lists still dead after them, so that a prune
+        costs a few vectorised passes however long the dead prefixes are (``alive`` must be pure)."""
+        touched = np.unique(np.asarray(fids, dtype=np.int64))
+        meta = self.meta
+        active = touched
+        probe = _PROBE
         while len(active):
-            active = active[self.fill[active] > self.start[active]]
-            if not len(active):
-                break
-            head = self.arena[self.off[active] + self.start[active]].astype(np.int64)
-            dead = ~alive(head)
-            active = active[dead]
-            self.start[active] += 1
-        emptied = np.asarray(fids, dtype=np.int64)
-        emptied = np.unique(emptied[self.fill[emptied] == self.start[emptied]])
+            m = meta[active].astype(np.int64)
+            live = m[:, FILL] - m[:, START]
+            keep = live > 0
+            if not keep.all():
+                active, m, live = active[keep], m[keep], live[keep]
+                if not len(active):
+                    break
+            take = np.minimum(live, probe)
+            first = np.cumsum(take) - take
+            ok = alive(self.arena[ranges(m[:, OFF] + m[:, START], take)].astype(np.int64))
+            # leading dead entries of each list's probe: the position of its first live one
+            local = np.arange(len(ok), dtype=np.int64) - np.repeat(first, take)
+            lead = np.minimum(np.minimum.reduceat(np.where(ok, local, probe), first), take)
+            meta[active, START] += lead.astype(np.int32)
+            more = (lead == take) & (take < live)  # every probed entry dead, and more behind them
+            active = active[more]
+            probe *= 4
+        emptied = touched[meta[touched, FILL] == meta[touched, START]]
         if len(emptied):  # an empty list gives its segment back (the next pack reclaims it)
-            self.cap[emptied] = self.start[emptied] = self.fill[emptied] = 0
+            meta[emptied, CAP:] = 0
 
     def remove_last(self, fids: npt.NDArray[np.integer], row: int) -> None:
         """Take the last occurrence of ``row`` out of each list (its article was forgotten)."""
+        meta = self.meta
         for f in np.asarray(fids, dtype=np.int64).tolist():
-            base = int(self.off[f])
-            lo, hi = base + int(self.start[f]), base + int(self.fill[f])
+            off, _, start, fill = meta[f].tolist()
+            lo, hi = off + start, off + fill
             hits = np.flatnonzero(self.arena[lo:hi] == row)
             if not len(hits):
                 continue
             at = lo + int(hits[-1])
             self.arena[at : hi - 1] = self.arena[at + 1 : hi].copy()
-            self.fill[f] -= 1
-            if self.fill[f] == self.start[f]:
-                self.cap[f] = self.start[f] = self.fill[f] = 0
+            meta[f, FILL] -= 1
+            if fill - 1 == start:
+                meta[f, CAP] = meta[f, START] = meta[f, FILL] = 0
 
     def bulk(self, fids: I64, rows: I64) -> None:
         """Build the lists from scratch: (feature, row) pairs in arrival order, as if appended one by
@@ -175,10 +221,12 @@ class Postings:
         kept = np.where(count > 2 * cap, cap + (count - 2 * cap - 1) % (cap + 1), count)
         pos = ranges(first + count - kept, kept)
         self.reserve(int(uniq.max()) + 1 if len(uniq) else 0)
-        self.off[:], self.cap[:], self.start[:], self.fill[:] = 0, 0, 0, 0
-        self.cap[uniq], self.fill[uniq] = kept, kept
-        self.off[uniq] = np.cumsum(kept) - kept
-        self.arena = np.empty(max(len(pos) * 5 // 4, 4096), dtype=np.int32)
+        self.meta[:] = 0
+        self.meta[uniq, CAP], self.meta[uniq, FILL] = kept, kept
+        self.meta[uniq, OFF] = np.cumsum(kept) - kept
+        if len(pos) > _I32_MAX:
+            raise OverflowError("postings arena exceeds 2**31 entries")
+        self.arena = np.empty(max(len(pos) * 5 // 4, len(pos) + len(self.meta) // 4, 4096), dtype=np.int32)
         self.arena[: len(pos)] = rows[pos]
         self.used = len(pos)
 
@@ -190,7 +238,8 @@ class Postings:
 
     def tails(self, fids: I64, takes: I64) -> I64:
         """The last ``takes[i]`` entries of list ``fids[i]``, list after list."""
-        ends = self.off[fids] + self.fill[fids]
+        m = self.meta[fids]
+        ends = m[:, OFF].astype(np.int64) + m[:, FILL]
         return self.arena[ranges(ends - takes, takes)].astype(np.int64)
 
     # -- row renumbering ------------------------------------------------------------------------------
@@ -198,7 +247,7 @@ class Postings:
     def remap_rows(self, mapping: I64, old_ids: I64) -> None:
         """Apply an article-table compaction: rows renumbered, dropped rows turned into ghosts."""
         self.pack()
-        pos = ranges(self.off + self.start, self.fill - self.start)
+        pos = ranges(self.off.astype(np.int64) + self.start, self.fill - self.start)
         entries = self.arena[pos].astype(np.int64)
         rows = entries >= 0
         new_rows = np.full(len(entries), -1, dtype=np.int64)

@@ -29,7 +29,6 @@ import numpy.typing as npt
 _DEPTH = 2
 _MAX_COUNT = 0xFF
 _SALTS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD6E8FEB86659FD93))
-_SALT_COLUMN = np.array(_SALTS, dtype=np.uint64).reshape(_DEPTH, 1)  # both rows' cells in one product
 
 
 class SentenceStoplist:
@@ -47,45 +46,35 @@ class SentenceStoplist:
     def nbytes(self) -> int:
         return int(self._counts.nbytes + self._last.nbytes)
 
-    def cells(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
-        """The sketch cells of these sentence hashes, as positions in the flattened sketch: row 0's
-        cells, then row 1's. Computed once per article for :meth:`stopped_at` and :meth:`observe_at`
-        (an article has a dozen sentences, and each numpy call costs more than that arithmetic)."""
-        arr = np.asarray(hashes, dtype=np.uint64)
-        cells = ((arr * _SALT_COLUMN) >> self._shift).astype(np.intp)
-        cells[1] += 1 << self.width_bits
-        return cells.reshape(-1)
+    def _cells(self, hashes: npt.NDArray[np.uint64]) -> list[npt.NDArray[np.intp]]:
+        return [((hashes * salt) >> self._shift).astype(np.intp) for salt in _SALTS]
 
     def stopped(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
         """For each sentence hash: is it on the stop-list?"""
-        return self.stopped_at(self.cells(hashes))
-
-    def stopped_at(self, cells: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
-        """:meth:`stopped` for the :meth:`cells` of the hashes."""
-        k = len(cells) // _DEPTH
-        if k == 0:
+        if len(hashes) == 0:
             return np.zeros(0, dtype=np.bool_)
-        count = self._counts.reshape(-1)[cells]
-        return np.asarray(np.minimum(count[:k], count[k:]) >= self.min_stories, dtype=np.bool_)
+        arr = np.asarray(hashes, dtype=np.uint64)
+        cells = self._cells(arr)
+        count = np.minimum(self._counts[0, cells[0]], self._counts[1, cells[1]])
+        return np.asarray(count >= self.min_stories, dtype=np.bool_)
 
     def observe(self, hashes: npt.NDArray[np.uint64], story_id: int) -> None:
         """Record that these sentences appeared in an article of ``story_id``."""
-        self.observe_at(self.cells(hashes), story_id)
-
-    def observe_at(self, cells: npt.NDArray[np.intp], story_id: int) -> None:
-        """:meth:`observe` for the :meth:`cells` of the hashes. A sentence repeated in one article
-        counts once: its cells repeat, and a fancy-indexed write raises a repeated cell once."""
         self._observed += 1
         if self.decay_every and self._observed % self.decay_every == 0:
             self._counts >>= 1
-        if len(cells) == 0:
+        if len(hashes) == 0:
             return
+        arr = np.asarray(hashes, dtype=np.uint64)
+        if len(set(arr.tolist())) != len(arr):  # a sentence repeated in one article counts once
+            arr = np.unique(arr)
         tag = _tag(story_id)
-        last = self._last.reshape(-1)
-        fresh = cells[last[cells] != tag]
-        counts = self._counts.reshape(-1)
-        counts[fresh] = np.minimum(counts[fresh], _MAX_COUNT - 1) + np.uint8(1)
-        last[fresh] = tag
+        for row, cells in enumerate(self._cells(arr)):
+            fresh = self._last[row, cells] != tag
+            cells = cells[fresh]
+            counts = self._counts[row]
+            counts[cells] = np.minimum(counts[cells].astype(np.uint16) + 1, _MAX_COUNT).astype(np.uint8)
+            self._last[row, cells] = tag
 
     def to_state(self) -> dict[str, Any]:
         return {"counts": self._counts, "last": self._last, "observed": self._observed}
@@ -95,13 +84,12 @@ class SentenceStoplist:
         counts, last = np.asarray(state["counts"]), np.asarray(state["last"])
         if counts.shape != self._counts.shape or last.shape != self._last.shape:
             raise ValueError("stop-list state has a different width")
-        self._counts = np.ascontiguousarray(np.minimum(counts, _MAX_COUNT), dtype=np.uint8)
+        self._counts = np.minimum(counts, _MAX_COUNT).astype(np.uint8)
         if last.dtype == np.uint16:
-            self._last = np.array(last, dtype=np.uint16, order="C")  # a copy: the state may be shared
+            self._last = last.astype(np.uint16)
         else:  # 32-bit tags of the old format: the tag the same story gets now, so nothing counts twice
-            narrowed = np.where(last == 0, 0, _narrow(last.astype(np.uint64)))
-            self._last = np.ascontiguousarray(narrowed, dtype=np.uint16)
-        self._observed = int(state["observed"])  # both arrays C-ordered: observe_at writes through views
+            self._last = np.where(last == 0, 0, _narrow(last.astype(np.uint64))).astype(np.uint16)
+        self._observed = int(state["observed"])
 
 
 def _narrow(wide: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

@@ -47,9 +47,18 @@ def normalize(text: str) -> str:
     return text
 
 
+# ASCII text is tokenised by mapping every non-word character to a space and splitting: the same tokens
+# as ``\w+`` (for ASCII, [A-Za-z0-9_]), six times faster than the regex. The marker survives.
+_NON_WORD = {i: " " for i in range(128) if not _WORD.fullmatch(chr(i)) and chr(i) != "\x00"}
+_NON_WORD_ALL = {**_NON_WORD, 0: " "}
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens ("Russia's" gives "russia", "s": harmless for shingles and hashes)."""
-    return _WORD.findall(text.lower())
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered.translate(_NON_WORD_ALL).split()
+    return _WORD.findall(lowered)
 
 
 class _TokenHashes(dict[str, int]):
@@ -139,22 +148,35 @@ _POLY = 0x100000001B3
 _POLY_INV = pow(_POLY, -1, 1 << 64)
 _powers = np.ones(1, dtype=np.uint64)
 _inv_powers = np.ones(1, dtype=np.uint64)
+_inv_powers_list: list[int] = [1]  # the same, as Python ints (a sentence's hash is finished in Python)
 
 
 def _ensure_powers(n: int) -> None:
-    global _powers, _inv_powers
+    global _powers, _inv_powers, _inv_powers_list
     if len(_powers) <= n:
         size = max(n + 1, 2 * len(_powers), 4096)
         _powers = np.cumprod(np.r_[np.uint64(1), np.full(size - 1, _POLY, dtype=np.uint64)], dtype=np.uint64)
         _inv_powers = np.cumprod(
             np.r_[np.uint64(1), np.full(size - 1, _POLY_INV, dtype=np.uint64)], dtype=np.uint64
         )
+        _inv_powers_list = _inv_powers.tolist()
 
 
 def _finish(h: U64, lengths: npt.NDArray[np.int64]) -> U64:
     h = h + lengths.astype(np.uint64) * _MIX[2]
     h = (h ^ (h >> _S29)) * _MIX[3]
     return h >> np.uint64(1)  # 63 bits: fits a signed 64-bit column
+
+
+_M64 = (1 << 64) - 1
+_MIX2, _MIX3 = int(_MIX[2]), int(_MIX[3])
+
+
+def _finish_one(total: int, n: int) -> int:
+    """:func:`_finish` of one value, in Python integers (the same uint64 arithmetic, without the
+    numpy calls)."""
+    h = (total + n * _MIX2) & _M64
+    return (((h ^ (h >> 29)) * _MIX3) & _M64) >> 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +186,8 @@ class BodyView:
     ``sent_hash[k]`` is an order-sensitive hash of sentence k's tokens (0 when the sentence has fewer
     than ``min_words`` words and is too short to be evidence of copying). Hashing tokens rather than
     characters makes it blind to the punctuation and spacing changes syndication tools make.
+    ``sent_hashes`` is the same as a list, and ``body_hash`` :func:`sequence_hash` of all the tokens
+    (a by-product of the sentence hashes).
     """
 
     sentences: list[str]
@@ -172,41 +196,64 @@ class BodyView:
     starts: npt.NDArray[np.int64]
     lengths: npt.NDArray[np.int64]
     sent_hash: U64
+    sent_hashes: list[int]
+    body_hash: int
 
     def token_mask(self, keep_sentences: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         return np.repeat(keep_sentences, self.lengths)
 
 
 def analyse(body: str, *, min_words: int) -> BodyView:
-    marked = _SENT_END.sub("\\1" + _MARK, " ".join(normalize(body).split()))
-    sentences = marked.split(_MARK)
-    per_sentence = [_WORD.findall(part) for part in marked.lower().split(_MARK)]
-    lengths = np.fromiter(map(len, per_sentence), dtype=np.int64, count=len(per_sentence))
-    starts = np.zeros(len(per_sentence), dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
+    # re.split with the boundary's group kept gives the same cuts as substituting the marker, without
+    # expanding a template per boundary; a marker already in the text splits there too, as it did.
+    text = " ".join(normalize(body).split())
+    parts = _SENT_END.split(text)
+    sentences = [a + b for a, b in zip(parts[0:-1:2], parts[1::2], strict=True)]
+    sentences.append(parts[-1])
+    marked = _MARK.join(sentences)
+    if _MARK in text:
+        sentences = marked.split(_MARK)
+    lowered = marked.lower()
+    if lowered.isascii():
+        per_sentence = [part.split() for part in lowered.translate(_NON_WORD).split(_MARK)]
+    else:
+        per_sentence = [_WORD.findall(part) for part in lowered.split(_MARK)]
+    lengths = list(map(len, per_sentence))
     tokens = list(chain.from_iterable(per_sentence))
     th = token_hashes(tokens)
     n = len(th)
     _ensure_powers(n + 1)
     prefix = np.zeros(n + 1, dtype=np.uint64)
     np.cumsum(th * _powers[:n], out=prefix[1:])
-    ends = starts + lengths
-    seg = (prefix[ends] - prefix[starts]) * _inv_powers[starts]
-    sent_hash = np.where(lengths >= min_words, _finish(seg, lengths), np.uint64(0))
-    return BodyView(sentences, tokens, th, starts, lengths, sent_hash)
-
-
-def sorted_unique(hashes: U64) -> U64:
-    """``np.unique`` for a short hash array, without its Python-level overhead (a tenth of the cost)."""
-    out = np.sort(hashes)
-    if len(out) > 1:
-        out = out[np.concatenate(([True], out[1:] != out[:-1]))]
-    return out
+    # Each sentence's hash from the prefix sums, in Python integers: the uint64 arithmetic of the
+    # vectorised version (masked to 64 bits), without a dozen numpy calls on a dozen sentences.
+    pre: list[int] = prefix.tolist()
+    inv = _inv_powers_list
+    sent_hashes: list[int] = []
+    starts: list[int] = []
+    start = 0
+    for length in lengths:
+        starts.append(start)
+        end = start + length
+        if length >= min_words:
+            sent_hashes.append(_finish_one(((pre[end] - pre[start]) * inv[start]) & _M64, length))
+        else:
+            sent_hashes.append(0)
+        start = end
+    return BodyView(
+        sentences,
+        tokens,
+        th,
+        np.array(starts, dtype=np.int64),
+        np.array(lengths, dtype=np.int64),
+        np.array(sent_hashes, dtype=np.uint64),
+        sent_hashes,
+        _finish_one(pre[n], n),
+    )
 
 
 def sequence_hash(hashes: U64) -> int:
     """One order-sensitive hash of a token-hash sequence (the exact-body check)."""
     n = len(hashes)
     _ensure_powers(n)
-    total = np.array([np.sum(hashes * _powers[:n], dtype=np.uint64)], dtype=np.uint64)
-    return int(_finish(total, np.array([n], dtype=np.int64))[0])
+    return _finish_one(int(np.sum(hashes * _powers[:n], dtype=np.uint64)), n)

@@ -61,8 +61,8 @@ class Vocabulary:
         return ids
 
     def _reserve(self, need: int) -> None:
-        if need > len(self.keys):
-            cap = max(need, len(self.keys) * 3 // 2)
+        if need >= len(self.keys):  # always one slot past the ids: its df of 0 serves id -1 (idfs)
+            cap = max(need + 1, len(self.keys) * 3 // 2)
             keys = np.zeros(cap, dtype=np.uint64)
             keys[: self.n] = self.keys[: self.n]
             df = np.zeros(cap, dtype=np.uint32)
@@ -72,13 +72,17 @@ class Vocabulary:
     # -- document frequencies -------------------------------------------------------------------------
 
     def idfs(self, ids: I32) -> npt.NDArray[np.float64]:
-        df = np.where(ids >= 0, self.df[np.maximum(ids, 0)], 0).astype(np.float64)
-        return np.log((self.n_docs + 10) / (df + 1.0))
+        """IDF of each id; an unknown one (-1) reads the last slot, past every id, whose df is 0."""
+        return np.log((self.n_docs + 10) / (self.df[ids] + 1.0))
 
     def add_document(self, ids: I32) -> None:
         self.n_docs += 1
-        fresh = ids[self.df[ids] == 0].tolist()
-        np.add.at(self.df, ids, 1)
+        df = self.df[ids]
+        fresh = ids[df == 0].tolist()
+        if len(set(ids.tolist())) == len(ids):  # the usual case: np.add.at costs ten times more
+            self.df[ids] = df + 1
+        else:
+            np.add.at(self.df, ids, 1)
         self.counted += len(set(fresh))
         if self.counted > self.max_features:
             # the first version's compaction: features seen only once are forgotten
@@ -106,7 +110,7 @@ class Vocabulary:
         mapping[keep] = np.arange(len(keep))
         keys, df = self.keys[keep], self.df[keep]
         self.n = 0
-        self.keys = np.zeros(max(1024, len(keep) * 5 // 4), dtype=np.uint64)
+        self.keys = np.zeros(max(1024, len(keep) * 5 // 4 + 1), dtype=np.uint64)
         self.df = np.zeros(len(self.keys), dtype=np.uint32)
         self.keys[: len(keep)], self.df[: len(keep)] = keys, df
         self.n = len(keep)

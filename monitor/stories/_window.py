@@ -42,6 +42,9 @@ class Window:
         self.ids = Multimap(keep=lambda rows: np.asarray(self.docs.alive[rows], dtype=np.bool_))
         self._vocab_kept = VOCAB_MIN
         self.compactions = 0
+        # No live article is older than this (a lower bound, -inf when unknown): a prune with an
+        # earlier limit has nothing to do and returns without scanning the rows.
+        self._oldest = float("-inf")
 
     def memory(self) -> dict[str, int]:
         return {
@@ -64,6 +67,7 @@ class Window:
         story_id: int,
         copy_of: int | None,
         body_hash: int,
+        body_owned: bool,
         norm: float,
         sig: npt.NDArray[np.uint32],
         sents: U64,
@@ -71,8 +75,10 @@ class Window:
         band_keys: U64,
         features: tuple[int, int] | tuple[I32, F32],
     ) -> bool:
-        """Index one article; True when it starts a story. ``features`` as in :meth:`DocTable.append`."""
+        """Index one article; True when it starts a story. ``features`` as in :meth:`DocTable.append`;
+        ``body_owned``: a live article owns ``body_hash`` already (``CopyIndex.same_body``)."""
         ts, zone = when
+        self._oldest = min(self._oldest, ts)
         stories = self.stories
         srow = stories.find(story_id)
         is_new = srow < 0
@@ -93,7 +99,7 @@ class Window:
             features=features,
         )
         self.ids.add(article_id & MASK, row)
-        self.copies.insert(row, band_keys, indexed, body_hash)
+        self.copies.insert(row, band_keys, indexed, None if body_owned else body_hash)
         if copy_of is None:  # a copy's original is in the postings already, with the same features
             self.postings.reserve(self.vocab.n)
             self.postings.append(self.docs.features_of(row)[0], row)
@@ -103,8 +109,14 @@ class Window:
 
     def drop_before(self, limit: float) -> int:
         """Remove the articles dated before ``limit`` (a timestamp); returns how many."""
+        if limit <= self._oldest:
+            return 0
         docs = self.docs
-        dropped = np.flatnonzero(docs.alive[: docs.n] & (docs.ts[: docs.n] < limit))
+        live = docs.alive[: docs.n]
+        expired = docs.ts[: docs.n] < limit
+        dropped = np.flatnonzero(live & expired)
+        kept = live & ~expired
+        self._oldest = float(docs.ts[: docs.n][kept].min()) if kept.any() else float("inf")
         if not len(dropped):
             return 0
         docs.alive[dropped] = False

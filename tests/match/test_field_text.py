@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.match import Document, Engine, WatchlistSpec, reference_match
+from monitor.match import Document, Engine, WatchlistSpec, _analysis, reference_match
 from monitor.match._analysis import FieldText
 from monitor.match._ast import Near, Term
 from tests.match.strategies import WORDS, long_texts, near_queries
@@ -75,3 +76,17 @@ def test_near_queries_on_long_articles_equal_the_reference(batch: list[str], doc
     engine = Engine.build([WatchlistSpec(id=i, name=f"w{i}", query=q) for i, q in enumerate(batch)])
     expected = [i for i, q in enumerate(batch) if reference_match(q, doc)]
     assert [h.watchlist_id for h in engine.match(doc)] == expected
+
+
+@_settings
+@given(text=st.one_of(long_fields, st.sampled_from(["", "  ", "a", "a b a", "U.S. u s"])))
+def test_first_indexes_are_the_first_occurrence_of_each_word(text: str) -> None:
+    field = FieldText(text)
+    assert field.first_indexes() == {token: field.tokens.index(token) for token in field.tokens}
+
+
+def test_first_indexes_of_a_field_longer_than_the_numbers_made_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_analysis, "_NUMBERS", list(range(3)))
+    for text in ("a b", "a b c", "a b c a d b e"):
+        field = FieldText(text)
+        assert field.first_indexes() == {token: field.tokens.index(token) for token in field.tokens}

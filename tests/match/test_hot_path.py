@@ -3,7 +3,8 @@
 * hits: a watchlist's compiled plan (``compile_plan`` + per-article caches) shows the same snippet and
   spans as walking the query tree (``witness``) and building the snippet from scratch;
 * ``key_test``: queries decided by key presence become plain data, the others stay closures;
-* ``TokenKeys``: a token gives its word key and every watched stem it starts with;
+* ``TokenKeys``: a token numbers its word and every watched stem it starts with;
+* ``DocView``: every word, the watched stems and pairs, and their posting numbers;
 * ``PostingIndex``: candidates are exactly the watchlists whose two index clauses both have a key;
 * a large engine is frozen out of the garbage collector, which is safe because engines hold no cycles;
 """
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import gc
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from monitor.match._analysis import FieldText
 from monitor.match._compile import key_test
 from monitor.match._index import PostingIndex
 from monitor.match._snippet import build_hit
-from monitor.match._view import DocView, TokenKeys
+from monitor.match._view import DocView, TokenKeys, filter_keys
 from monitor.match._witness import witness
 from tests.match.strategies import SYNONYMS, documents, queries
 
@@ -77,23 +79,26 @@ def test_key_tests_are_data_for_presence_queries_only() -> None:
         assert test_of(closure) is None, closure
 
 
-def test_token_keys_give_the_word_and_every_watched_stem_with_their_posting_numbers() -> None:
-    numbers = {"esc*": 7, "nato": 3}  # keys that index watchlists; the others have no number
-    words, stems = frozenset({"escalation", "nato"}), frozenset({"esc", "escal", "deesc"})
+def test_token_keys_number_the_word_and_every_watched_stem() -> None:
+    numbers = {"esc*": 7, "nato": 3, "escalation": 5}  # keys that index watchlists; others have none
+    words, stems = frozenset({"escalation", "nato", "riga"}), frozenset({"esc", "escal", "deesc"})
     tokens = TokenKeys(words, stems, lambda key: numbers.get(key, 0) if isinstance(key, str) else 0)
-    assert tokens["escalation"] == (("escalation", "esc*", "escal*"), (7,))
-    assert tokens["escalate"] == (("esc*", "escal*"), (7,))
-    assert tokens["nato"] == (("nato",), (3,))
+    assert tokens.names == ("", "deesc*", "esc*", "escal*")  # a stem's negative number is its place here
+    assert tokens["escalation"] == (5, 7, -2, -3)
+    assert tokens["escalate"] == (7, -2, -3)
+    assert tokens["nato"] == (3,)
+    assert tokens["riga"] == ()  # watched (in a clause not indexed) but numbered nothing
     assert tokens["es"] == ()
-    assert tokens["deescalated"] == (("deesc*",), ())
-    assert set(tokens) == {"escalation", "escalate", "nato", "es", "deescalated"}  # remembered
+    assert tokens["deescalated"] == (-1,)
+    assert set(tokens) == {"escalation", "escalate", "nato", "riga", "es", "deescalated"}  # remembered
+    assert tokens.keys_of([5, 7, -2, -3, 0, -1]) == ["esc*", "escal*", "deesc*"]
 
 
 def test_token_keys_start_again_past_their_limit() -> None:
-    tokens = TokenKeys(frozenset({"a1"}), frozenset())
+    tokens = TokenKeys(frozenset({"a1"}), frozenset(), lambda key: 1)
     tokens._LIMIT = 3
     for word in ("w1", "w2", "w3", "a1"):
-        assert tokens[word] == ((("a1",), ()) if word == "a1" else ())
+        assert tokens[word] == ((1,) if word == "a1" else ())
     assert len(tokens) == 1
 
 
@@ -141,3 +146,24 @@ def test_a_large_engine_is_frozen_out_of_the_collector() -> None:
         assert [h.watchlist_id for h in hits] == [42, 4999]
     finally:
         gc.unfreeze()
+
+
+@_settings
+@given(batch=st.lists(queries, min_size=1, max_size=12), doc=documents)
+def test_the_view_holds_every_word_and_the_watched_stems_and_pairs_with_their_numbers(
+    batch: list[str], doc: Document
+) -> None:
+    """``DocView.any`` against the plain definition: every word of the title and body, each watched
+    ``stem*`` a word starts with, each watched pair of adjacent words, the filter keys; ``key_ids`` the
+    posting numbers of exactly the keys that have one."""
+    engine = Engine.build([WatchlistSpec(id=i, name=f"w{i}", query=q) for i, q in enumerate(batch)])
+    lookup = engine._lookup
+    for _ in range(2):  # the second time, every token is remembered by ``TokenKeys``
+        title, body = FieldText(doc.title), FieldText(doc.body)
+        view = DocView(doc, title, body, lookup)
+        words = {*title.tokens, *body.tokens}
+        stems = {w[:n] + "*" for w in words for n in range(1, len(w) + 1) if w[:n] in lookup.tokens.stems}
+        pairs = lookup.pairs & {*pairwise(title.tokens), *pairwise(body.tokens)}
+        assert view.any == words | stems | pairs | set(filter_keys(doc))
+        numbered = {lookup.numbers[k] for k in view.any if lookup.numbers.get(k)}
+        assert set(view.key_ids.tolist()) - {0} == numbered

@@ -211,3 +211,54 @@ def test_sighup_resyncs_sources_and_watchlists(tmp_path: Path, site: Site) -> No
         store.close()
     reader.join(timeout=5)
     assert sum("config.reloaded" in line for line in lines) == 2
+
+
+def test_sighup_during_the_start_up_sync_is_kept_for_after_it(tmp_path: Path, site: Site) -> None:
+    """SIGHUP's default action ends the process: the daemon handles signals before its start-up sync
+    (``daemon.starting``), and a reload asked for during the sync runs once the sync is done, so the
+    file's newest contents win and the process lives on. Before, a SIGHUP in that window killed it."""
+    _serve_courier(site)
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    cfg = tmp_path / "monitor.yaml"
+    head = f'database_url: "{db}"\ntick: 1s\nhttp_port: null\nfetch: {{allow_private_networks: true}}\n'
+    # Many sources make the start-up sync (and so the window the signal must land in) last a while.
+    many = "".join(f'  - {{name: s{i}, url: "{site.url("/feed.xml")}?n={i}"}}\n' for i in range(400))
+    cfg.write_text(head + "sources:\n" + many, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(cfg), "--log-format", "json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    store = Store(db)
+    try:
+        deadline = time.monotonic() + 30
+        while not any("daemon.starting" in line for line in lines):
+            assert proc.poll() is None, "".join(lines)[-3000:]
+            assert time.monotonic() < deadline, "no daemon.starting: " + "".join(lines)[-3000:]
+            time.sleep(0.01)
+        only = f'sources:\n  - {{name: only, url: "{site.url("/feed.xml")}"}}\n'
+        cfg.write_text(head + only, encoding="utf-8")
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while not any("config.reloaded" in line for line in lines):
+            assert proc.poll() is None, "the daemon died: " + "".join(lines)[-3000:]
+            assert time.monotonic() < deadline, "no reload: " + "".join(lines)[-3000:]
+            time.sleep(0.1)
+        assert {s.name for s in store.list_sources(now=datetime.now(UTC))} == {"only"}
+        started = next(i for i, line in enumerate(lines) if "daemon.starting" in line)
+        synced = next(i for i, line in enumerate(lines) if "config.synced" in line)
+        reloaded = next(i for i, line in enumerate(lines) if "config.reloaded" in line)
+        assert started < synced < reloaded
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        store.close()
+    reader.join(timeout=5)
