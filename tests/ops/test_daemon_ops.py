@@ -138,6 +138,39 @@ sources:
     assert console.count("Source vanished is failing") == 1
 
 
+class _DaemonProcess:
+    """``monitor run`` in a subprocess with JSON logs, its stderr lines collected by a thread."""
+
+    def __init__(self, cfg: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--config", str(cfg), "--log-format", "json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            text=True,
+        )
+        self.lines: list[str] = []
+        stderr = self.proc.stderr
+        assert stderr is not None
+
+        def collect() -> None:
+            self.lines.extend(iter(stderr.readline, ""))
+
+        self.reader = threading.Thread(target=collect, daemon=True)
+        self.reader.start()
+
+    def wait(
+        self, what: str, cond: Callable[[], bool], *, timeout_s: float = 30, step_s: float = 0.2
+    ) -> None:
+        """Until ``cond()``; fails at once, with the log's tail, if the process ends meanwhile."""
+        deadline = time.monotonic() + timeout_s
+        while not cond():
+            tail = "".join(self.lines)[-3000:]
+            assert self.proc.poll() is None, "the daemon died: " + tail
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: " + tail
+            time.sleep(step_s)
+
+
 def test_sighup_resyncs_sources_and_watchlists(tmp_path: Path, site: Site) -> None:
     _serve_courier(site)
     db = f"sqlite:///{tmp_path / 'd.db'}"
@@ -154,24 +187,11 @@ def test_sighup_resyncs_sources_and_watchlists(tmp_path: Path, site: Site) -> No
         cfg.write_text(text, encoding="utf-8")
 
     config({"courier": "/feed.xml"}, {"lights": "pier AND lights"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "--config", str(cfg), "--log-format", "json"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    daemon = _DaemonProcess(cfg)
+    proc, lines, reader = daemon.proc, daemon.lines, daemon.reader
     store = Store(db)
 
-    def wait(what: str, cond: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + 30
-        while not cond():
-            assert proc.poll() is None, "".join(lines)[-3000:]
-            assert time.monotonic() < deadline, f"timed out waiting for {what}: " + "".join(lines)[-3000:]
-            time.sleep(0.2)
+    wait = daemon.wait
 
     def names() -> tuple[set[str], dict[str, str]]:
         try:
@@ -224,31 +244,15 @@ def test_sighup_during_the_start_up_sync_is_kept_for_after_it(tmp_path: Path, si
     # Many sources make the start-up sync (and so the window the signal must land in) last a while.
     many = "".join(f'  - {{name: s{i}, url: "{site.url("/feed.xml")}?n={i}"}}\n' for i in range(400))
     cfg.write_text(head + "sources:\n" + many, encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "run", "--config", str(cfg), "--log-format", "json"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True)  # type: ignore[union-attr]
-    reader.start()
+    daemon = _DaemonProcess(cfg)
+    proc, lines, reader = daemon.proc, daemon.lines, daemon.reader
     store = Store(db)
     try:
-        deadline = time.monotonic() + 30
-        while not any("daemon.starting" in line for line in lines):
-            assert proc.poll() is None, "".join(lines)[-3000:]
-            assert time.monotonic() < deadline, "no daemon.starting: " + "".join(lines)[-3000:]
-            time.sleep(0.01)
+        daemon.wait("daemon.starting", lambda: any("daemon.starting" in line for line in lines), step_s=0.01)
         only = f'sources:\n  - {{name: only, url: "{site.url("/feed.xml")}"}}\n'
         cfg.write_text(head + only, encoding="utf-8")
         proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 60
-        while not any("config.reloaded" in line for line in lines):
-            assert proc.poll() is None, "the daemon died: " + "".join(lines)[-3000:]
-            assert time.monotonic() < deadline, "no reload: " + "".join(lines)[-3000:]
-            time.sleep(0.1)
+        daemon.wait("the reload", lambda: any("config.reloaded" in line for line in lines), timeout_s=60)
         assert {s.name for s in store.list_sources(now=datetime.now(UTC))} == {"only"}
         started = next(i for i, line in enumerate(lines) if "daemon.starting" in line)
         synced = next(i for i, line in enumerate(lines) if "config.synced" in line)
