@@ -17,16 +17,18 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+import httpcore
 import httpx
 
 from monitor.core import FetchResult
-from monitor.fetch._client import HostSlots, make_transport
+from monitor.fetch._client import HostSlots, make_pools, reason_phrase, request_for, response_headers
 from monitor.fetch._decode import DecodeError, OutputTooLarge, make_decoder
 from monitor.fetch._errors import FetchError
 from monitor.fetch._headers import body_hash, parse_max_age, parse_retry_after
 from monitor.fetch._local import fetch_local, local_path
 from monitor.fetch._netguard import AddressRefused, NetRules, ResolveFailed, Resolver
 from monitor.fetch._policy import FetchPolicy, Validators
+from monitor.fetch._pools import OriginPools
 from monitor.log import get_logger
 
 __all__ = ["Fetcher", "HttpFetcher"]
@@ -104,7 +106,7 @@ class HttpFetcher:
         self._ssl_context = ssl_context
         self._global = asyncio.Semaphore(max_connections)
         self._hosts = HostSlots(per_host_limit)
-        self._transports: dict[NetRules, httpx.AsyncBaseTransport] = {}
+        self._transports: dict[NetRules, OriginPools] = {}
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -121,7 +123,7 @@ class HttpFetcher:
         for transport in transports:
             await transport.aclose()
 
-    def _transport(self, policy: FetchPolicy) -> httpx.AsyncBaseTransport:
+    def _transport(self, policy: FetchPolicy) -> OriginPools:
         # One pool per network rule set: a connection admitted under lax rules (a private address) must
         # never be picked up from the pool by a fetch running under strict ones.
         rules = NetRules(policy.allow_private_networks, policy.allowed_private_hosts)
@@ -131,7 +133,7 @@ class HttpFetcher:
                 raise RuntimeError("HttpFetcher is closed")
             if self._ssl_context is None:
                 self._ssl_context = httpx.create_ssl_context(trust_env=False)
-            transport = make_transport(
+            transport = make_pools(
                 rules=rules,
                 resolver=self._resolver,
                 ssl_context=self._ssl_context,
@@ -175,9 +177,12 @@ class HttpFetcher:
             "Accept": _ACCEPT,
             "Accept-Encoding": _ACCEPT_ENCODING,
         }
-        if validators is not None and validators.etag:
+        # A validator is sent back only if it is ASCII: a server may send any bytes in ETag or
+        # Last-Modified, and a header value that does not encode would fail this poll (and, before, the
+        # whole batch). Without it the body hash still recognises an unchanged body.
+        if validators is not None and validators.etag and validators.etag.isascii():
             headers["If-None-Match"] = validators.etag
-        if validators is not None and validators.last_modified:
+        if validators is not None and validators.last_modified and validators.last_modified.isascii():
             headers["If-Modified-Since"] = validators.last_modified
         timeout = {  # httpx's "timeout" request extension, read by httpcore
             "connect": policy.connect_timeout_s,
@@ -242,7 +247,7 @@ class HttpFetcher:
 
     async def _request(
         self,
-        transport: httpx.AsyncBaseTransport,
+        transport: OriginPools,
         target: httpx.URL,
         headers: dict[str, str],
         timeouts: dict[str, float],
@@ -252,18 +257,18 @@ class HttpFetcher:
     ) -> _Hop:
         where = "" if current == requested else f" (redirected from {requested})"
         try:
-            request = httpx.Request("GET", target, headers=headers, extensions={"timeout": timeouts})
-            response = await transport.handle_async_request(request)
+            response = await transport.handle_async_request(request_for(target, headers, timeouts))
             try:
                 received_at = datetime.now(UTC)
-                status = response.status_code
+                status = response.status
+                received = response_headers(response.headers)
                 body = b""
                 if 200 <= status < 300:
-                    body = await self._read_body(response, policy, current)
+                    body = await self._read_body(response, received, policy, current)
                 return _Hop(
                     status=status,
-                    reason=response.reason_phrase,
-                    headers={k.lower(): v for k, v in response.headers.items()},
+                    reason=reason_phrase(response),
+                    headers=received,
                     body=body,
                     received_at=received_at,
                 )
@@ -274,48 +279,50 @@ class HttpFetcher:
             raise FetchError("ssrf", f"refused: {exc}{where}", url=current) from exc
         except ResolveFailed as exc:
             raise FetchError("dns", f"{exc}{where}", url=current) from exc
-        except httpx.ConnectTimeout as exc:
+        except httpcore.ConnectTimeout as exc:
             raise FetchError(
                 "timeout", f"connect timed out after {policy.connect_timeout_s:g}s{where}", url=current
             ) from exc
-        except httpx.TimeoutException as exc:
+        except httpcore.TimeoutException as exc:
             raise FetchError(
                 "timeout", f"{type(exc).__name__} after {policy.total_timeout_s:g}s{where}", url=current
             ) from exc
-        except httpx.ConnectError as exc:
+        except httpcore.ConnectError as exc:
             kind = "tls" if _caused_by(exc, ssl.SSLError) else "connect"
             detail = str(exc) or type(exc).__name__
             raise FetchError(kind, f"cannot connect: {detail}{where}", url=current) from exc
-        except httpx.UnsupportedProtocol as exc:
+        except httpcore.UnsupportedProtocol as exc:
             raise FetchError("scheme", f"{exc}{where}", url=current) from exc
-        except httpx.ProtocolError as exc:
+        except httpcore.ProtocolError as exc:
             raise FetchError("protocol", f"HTTP protocol error: {exc}{where}", url=current) from exc
-        except httpx.TransportError as exc:
+        except (httpcore.NetworkError, httpcore.ProxyError) as exc:  # httpx's TransportError, the rest
             raise FetchError("network", f"{type(exc).__name__}: {exc}{where}", url=current) from exc
         except httpx.InvalidURL as exc:
             raise FetchError("url", f"invalid URL: {exc}{where}", url=current) from exc
 
-    async def _read_body(self, response: httpx.Response, policy: FetchPolicy, url: str) -> bytes:
+    async def _read_body(
+        self, response: httpcore.Response, headers: dict[str, str], policy: FetchPolicy, url: str
+    ) -> bytes:
         """Read at most ``max_wire_bytes`` off the wire and decode to at most ``max_decoded_bytes``."""
-        declared = response.headers.get("content-length", "").strip()
+        declared = headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > policy.max_wire_bytes:
             raise FetchError(
                 "too_large",
                 f"Content-Length {declared} exceeds {policy.max_wire_bytes} bytes",
                 url=url,
-                status=response.status_code,
+                status=response.status,
             )
-        decoder = make_decoder(response.headers.get("content-encoding"), limit=policy.max_decoded_bytes)
+        decoder = make_decoder(headers.get("content-encoding"), limit=policy.max_decoded_bytes)
         wire = 0
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_stream():
                 wire += len(chunk)
                 if wire > policy.max_wire_bytes:
                     raise FetchError(
                         "too_large",
                         f"body exceeds {policy.max_wire_bytes} bytes on the wire",
                         url=url,
-                        status=response.status_code,
+                        status=response.status,
                     )
                 decoder.feed(chunk)
             return decoder.finish()
@@ -324,10 +331,10 @@ class HttpFetcher:
                 "too_large",
                 f"decoded body exceeds {policy.max_decoded_bytes} bytes",
                 url=url,
-                status=response.status_code,
+                status=response.status,
             ) from exc
         except DecodeError as exc:
-            raise FetchError("decompression", str(exc), url=url, status=response.status_code) from exc
+            raise FetchError("decompression", str(exc), url=url, status=response.status) from exc
 
     def _result(
         self,

@@ -5,11 +5,12 @@ rebinding: the first answer is public, the second 127.0.0.1) and misses redirect
 careful fetchers (Ruby's ``ssrf_filter``, Go's ``net.Dialer.Control`` hooks as in ``safedialer``, Python's
 ``advocate``) is to hook the *connect* step: here a custom httpcore network backend resolves the name once,
 refuses the whole host if any address is non-public, and opens the TCP connection to the checked IP
-itself. httpcore still does TLS with ``server_hostname`` set to the URL's host and httpx still sends the
-original ``Host`` header, so certificates and virtual hosts work unchanged. Because every new connection of
-the pool goes through ``connect_tcp``, redirects to another host are checked too; a pooled connection is
-only ever reused for the same origin under the same rules (one pool per rule set, see ``HttpFetcher``).
-Proxies from the environment are disabled (``trust_env=False``): a proxy would do its own resolution.
+itself. httpcore still does TLS with ``server_hostname`` set to the URL's host and the request still
+carries the original ``Host`` header (``_client.request_for``), so certificates and virtual hosts work
+unchanged. Because every new connection of the pool goes through ``connect_tcp``, redirects to another host
+are checked too; a pooled connection is only ever reused for the same origin under the same rules (one
+pool per rule set, see ``HttpFetcher``). No proxy is ever used (the fetcher talks to httpcore's pools
+directly, which read no environment): a proxy would do its own resolution.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import httpcore
+
+from monitor.fetch._stream import AsyncioBackend
 
 __all__ = [
     "METADATA_ADDRESSES",
@@ -161,7 +164,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> None:
         self._rules = rules
         self._resolver: Resolver = resolver or system_resolver
-        self._inner = inner or httpcore.AnyIOBackend()
+        # asyncio's transports directly, not anyio's (see ``_stream``); tests may pass another backend.
+        self._inner = inner or AsyncioBackend()
 
     async def _addresses(self, host: str, port: int, limit_s: float | None) -> list[IPAddress]:
         literal = _literal(host)

@@ -65,7 +65,8 @@ class _ReleasingStream:
 
 
 class OriginPools:
-    """A drop-in for the ``AsyncConnectionPool`` behind an httpx transport (``handle_async_request``)."""
+    """Stands where one ``AsyncConnectionPool`` would: ``HttpFetcher`` sends its requests here
+    (``handle_async_request``)."""
 
     def __init__(
         self,

@@ -16,6 +16,14 @@ else, and hold them in pages it shares. Two defaults of ``multiprocessing`` work
   (``set_forkserver_preload``) and every worker is a copy-on-write fork of it; ``gc.freeze`` at worker
   start keeps the collector from writing to (and so un-sharing) the inherited objects.
 
+How many workers, and whether a fork server: by default one fewer than the cores this process may use
+(at least one), because the event loop's process (fetching, the writer and match threads) keeps about
+one core busy on its own: in ``bench/poll.py`` the workers used a quarter to a third of the CPU, so on
+2 cores a second worker only competed with the loop for the same cores, and cost ~42 MB of RSS. A fork
+server (~48 MB) pays for itself only when two or more workers share its pages; a single worker is
+spawned directly instead (a fresh interpreter that imports the stages itself, ~53 MB in all, against
+~90 MB for a fork server and its one child).
+
 A worker that dies (killed by the OOM killer, a crash in a C extension on hostile input) breaks a
 ``ProcessPoolExecutor`` for good: every later task fails at once. The runner therefore replaces a broken
 pool with a new one (once per breakage, whichever caller sees it first) and raises :class:`WorkerDied`
@@ -37,7 +45,7 @@ from functools import partial
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from monitor.log import get_logger
-from monitor.pipeline._work_process import MainlessContext
+from monitor.pipeline._work_process import MainlessContext, MainlessSpawnContext, start_worker
 
 log = get_logger("monitor.pipeline")
 
@@ -64,6 +72,15 @@ WORKER_MODULES = (
 )
 
 
+def default_processes() -> int:
+    """One fewer than the cores this process may run on (its CPU affinity), and at least one."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 2
+    return max(1, cores - 1)
+
+
 class WorkerDied(RuntimeError):
     """The worker process running a task died; the pool has been replaced (see the module docstring)."""
 
@@ -87,12 +104,16 @@ class InlineRunner:
 class ExecutorRunner:
     """Runs functions in an executor: a process pool (default) or a thread pool.
 
-    Worker processes come from a fork server, so they never inherit the locks of the daemon's threads.
-    Options (all keyword-only, defaults as the daemon uses them):
+    Worker processes come from a fork server or are spawned, never forked from the daemon, so they never
+    inherit the locks of the daemon's threads. Options (all keyword-only, defaults as the daemon uses them):
 
-    - ``preload``: modules the fork server imports, so that workers share them (an empty tuple: each
-      worker imports what its first task needs). The fork server is one per process: only the first
-      pool to start it decides what it preloads.
+    - ``processes``: how many workers (default :func:`default_processes`).
+    - ``fork_server``: start workers from a fork server (True) or spawn each (False); default: a fork
+      server when there are two or more workers (see the module docstring).
+    - ``preload``: modules each worker holds before its first task: imported once by the fork server, so
+      that workers share them, or by a spawned worker at its start (an empty tuple: each worker imports
+      what its first task needs). The fork server is one per process: only the first pool to start it
+      decides what it preloads.
     - ``parent_main``: let workers re-run the parent's main module (``multiprocessing``'s default; then
       functions defined in ``__main__`` can be sent). Off: only importable functions can.
     - ``freeze``: ``gc.freeze()`` in each worker before its first task.
@@ -102,12 +123,13 @@ class ExecutorRunner:
         self,
         *,
         processes: int | None = None,
+        fork_server: bool | None = None,
         threads: bool = False,
         preload: Sequence[str] = WORKER_MODULES,
         parent_main: bool = False,
         freeze: bool = True,
     ) -> None:
-        self._workers = workers = processes or max(1, (os.cpu_count() or 2))
+        self._workers = workers = processes or default_processes()
         self._started = threads
         self._start_lock = threading.Lock()
         self._starting: asyncio.Task[None] | None = None
@@ -117,21 +139,35 @@ class ExecutorRunner:
         if threads:
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="monitor-cpu")
             return
-        context = multiprocessing.get_context("forkserver") if parent_main else MainlessContext()
-        if preload:
-            context.set_forkserver_preload(list(preload))
-        self._new_pool = partial(
-            ProcessPoolExecutor,
-            max_workers=workers,
-            mp_context=context,
-            initializer=gc.freeze if freeze else None,
-        )
+        self.fork_server = workers > 1 if fork_server is None else fork_server
+        if self.fork_server:
+            context: multiprocessing.context.BaseContext = (
+                multiprocessing.get_context("forkserver") if parent_main else MainlessContext()
+            )
+            if preload:
+                context.set_forkserver_preload(list(preload))
+            self._new_pool = partial(
+                ProcessPoolExecutor,
+                max_workers=workers,
+                mp_context=context,
+                initializer=gc.freeze if freeze else None,
+            )
+        else:
+            context = multiprocessing.get_context("spawn") if parent_main else MainlessSpawnContext()
+            self._new_pool = partial(
+                ProcessPoolExecutor,
+                max_workers=workers,
+                mp_context=context,
+                initializer=start_worker,
+                initargs=(tuple(preload), freeze),
+            )
         self._executor = self._new_pool()
 
     def _start(self) -> None:
-        """Start the workers. The first process start waits for the fork server to come up and preload
-        (1-2 s on a busy 2-core machine) and a pool starts processes inside ``submit``: so this runs in a
-        thread, not on the event loop that called :meth:`run`."""
+        """Start the workers. The first process start waits for the fork server to come up and preload, or
+        for a spawned worker to import the stages (1-2 s on a busy 2-core machine), and a pool starts
+        processes inside ``submit``: so this runs in a thread, not on the event loop that called
+        :meth:`run`."""
         with self._start_lock:
             if not self._started:
                 for started in [self._executor.submit(int) for _ in range(self._workers)]:

@@ -23,6 +23,7 @@ from monitor.pipeline._cpu import CpuRunner
 from monitor.pipeline._entries import Entries, read_entries
 from monitor.pipeline._observe import NullObserver, PollObserver
 from monitor.pipeline._recorder import PollRecorder
+from monitor.pipeline._work import carry_entries
 from monitor.schedule import PollObservation, ScheduleState, next_after_failure, next_after_success
 from monitor.store import NewArticle, PollRecord, SourceRow, SourceUpdate, Store
 
@@ -139,6 +140,10 @@ class Pipeline:
         t1 = time.perf_counter()
         mode = _mode(src)
         from_feed = bool(src.options.get("trust_feed_content")) or mode == "skip"
+        normalize_at = self.clock() if from_feed else None
+        # A first poll's entries are all new: their carried text is normalised with the parse, in one
+        # worker call. Later polls parse only, and normalise the entries that turn out new (``_ingest``).
+        first = src.polls == 0
         try:
             read = await read_entries(
                 src,
@@ -146,14 +151,14 @@ class Pipeline:
                 fetcher=self.fetcher,
                 policy=policy,
                 cpu=self.cpu,
-                normalize_at=self.clock() if from_feed else None,
+                normalize_at=normalize_at if first else None,
             )
         except Exception as exc:  # a parser's ParseError or anything unexpected from hostile input
             return await self._failed(src, f"cannot parse {src.url}: {exc}", None, gone=False)
         self.observer.parse_done(kind=src.kind, elapsed_s=time.perf_counter() - t1)
         if read.problem:
             log.warning("feed.ill_formed", source=src.name, problem=read.problem)
-        return await self._ingest(src, result, read, policy)
+        return await self._ingest(src, result, read, policy, carry_at=None if first else normalize_at)
 
     async def _failed(
         self, src: SourceRow, error: str, retry_after_s: float | None, *, gone: bool
@@ -202,12 +207,23 @@ class Pipeline:
         result: FetchResult,
         read: Entries,
         policy: FetchPolicy,
+        *,
+        carry_at: datetime | None = None,
     ) -> PollSummary:
+        """Store what is new in ``read``; ``carry_at``: normalise the text the new entries carry first
+        (a later poll of a source whose articles are made of its feed, see ``poll``)."""
         fresh = _unique_entries(read.entries[: self.options.max_entries_per_poll], canonical=read.canonical)
         known = await asyncio.to_thread(
             self.store.known, urls=[e.url for e in fresh], guids=[e.guid for e in fresh if e.guid]
         )
         new = [e for e in fresh if e.url not in known.urls and not (e.guid and e.guid in known.guids)]
+        carried = read.carried
+        texts = [e for e in new if e.content_html or e.summary] if carry_at is not None else []
+        if texts:
+            try:
+                carried = await self.cpu.run(carry_entries, texts, fetched_at=carry_at)
+            except Exception as exc:  # as when the parse and the normalisation were one call (``poll``)
+                return await self._failed(src, f"cannot parse {src.url}: {exc}", None, gone=False)
         first = src.polls == 0
         mode = _mode(src)
         maker = ArticleMaker(
@@ -226,7 +242,7 @@ class Pipeline:
 
         async def one(entry: Entry) -> Made | None:
             async with sem:
-                return await maker.prepare(entry, read.carried.get(entry.url))
+                return await maker.prepare(entry, carried.get(entry.url))
 
         made = await asyncio.gather(*(one(e) for e in new))
         ready = [m for m in made if m is not None]

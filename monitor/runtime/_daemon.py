@@ -78,7 +78,7 @@ class Daemon:
         self.clock = clock
         self.grace_s = grace_s
         self.store = Store(settings.database_url)
-        self.cpu = cpu or ExecutorRunner()
+        self.cpu = cpu or ExecutorRunner(processes=settings.worker_processes)
         self.engine = EngineHolder()
         self.fetcher = HttpFetcher(
             policy=_build.fetch_policy(settings),
@@ -177,7 +177,12 @@ class Daemon:
 
         async def worker() -> None:
             while (src := await sources.next()) is not None:
-                report.add(await self.pipeline.poll(src))
+                try:
+                    report.add(await self.pipeline.poll(src))
+                except Exception:  # as in the feeder: one source's crash costs its poll, not the pass
+                    log.exception("source.poll_crashed", source_id=src.id)
+                    report.polls += 1
+                    report.failures += 1
 
         await asyncio.gather(*(worker() for _ in range(self.settings.workers)))
         report.stories = await self.stories.assign_pending()

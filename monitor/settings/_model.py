@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     tick: Duration = 30.0
     workers: int = Field(default=16, ge=1, le=1000)
+    # processes that parse feeds and extract pages; null: one fewer than the usable cores (at least 1)
+    worker_processes: int | None = Field(default=None, ge=1, le=256)
     http_host: str = "127.0.0.1"
     http_port: int | None = Field(default=9187, ge=0, le=65535)  # null turns the endpoint off
     fetch: FetchConfig = FetchConfig()

@@ -83,6 +83,23 @@ async def test_304_sends_validators_and_reports_not_modified(
     assert second.last_modified == "Wed, 01 Jan 2025 00:00:00 GMT"
 
 
+async def test_a_validator_that_is_not_ascii_is_not_sent_back(
+    server: LocalServer, fetcher: HttpFetcher
+) -> None:
+    # A hostile or careless server's ETag / Last-Modified in Latin-1 bytes: storing it is harmless, but
+    # sending it back cannot be encoded. The next poll goes out without it; the body hash still tells.
+    server.route(
+        "/feed", Response(200, [("ETag", '"caf\u00e9"'), ("Last-Modified", "mercredi 1 ao\u00fbt")], FEED)
+    )
+    first = await fetcher.fetch(server.url("/feed"))
+    assert first.etag == '"caf\u00e9"' and first.last_modified == "mercredi 1 ao\u00fbt"
+    validators = Validators(etag=first.etag, last_modified=first.last_modified, body_hash=first.body_hash)
+    again = await fetcher.fetch(server.url("/feed"), validators=validators)
+    sent = server.hits("/feed")[1].headers
+    assert "if-none-match" not in sent and "if-modified-since" not in sent
+    assert again.status == 200 and again.not_modified is True
+
+
 async def test_unchanged_body_without_validator_support_is_not_modified(
     server: LocalServer, fetcher: HttpFetcher
 ) -> None:

@@ -78,3 +78,35 @@ async def test_a_slow_source_does_not_hold_up_the_next_batch(
     # With a batch finished before the next was claimed, the slow feed's batch-mates would have been
     # the only ones asked, and it would have waited for its 10 s timeout.
     assert not released_by_timeout
+
+
+async def test_a_poll_that_crashes_costs_its_source_not_the_pass(tmp_path: Path) -> None:
+    """A bug met on one source's input (an exception that no stage expected) is logged and counted as
+    that poll's failure; the other sources of the pass are polled and stored, as in the daemon's feeder."""
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    for i in range(3):
+        (feeds / f"plot{i}.xml").write_bytes(_feed(i))
+    sources = "\n".join(f"  - {{name: plot{i}, url: feeds/plot{i}.xml}}" for i in range(3))
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(
+        f"database_url: sqlite:///{tmp_path / 'd.db'}\nhttp_port: null\nstories: {{enabled: false}}\n"
+        f"sources:\n{sources}\n",
+        encoding="utf-8",
+    )
+    daemon = Daemon(load_settings(cfg), cpu=InlineRunner(), console_stream=(tmp_path / "o.txt").open("w"))
+    poll = daemon.pipeline.poll
+
+    async def crashing(src):  # type: ignore[no-untyped-def]
+        if src.name == "plot1":
+            raise RuntimeError("a bug met on this source's input")
+        return await poll(src)
+
+    daemon.pipeline.poll = crashing  # type: ignore[method-assign]
+    try:
+        report = await daemon.run_once()
+        stored = daemon.store.counts()["articles"]
+    finally:
+        await daemon.aclose()
+    assert (report.polls, report.failures, report.new_articles) == (3, 1, 2), report
+    assert stored == 2

@@ -29,7 +29,7 @@ TEXT = (
 )
 
 PROBE = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 
 from monitor.pipeline import ExecutorRunner
 
@@ -44,7 +44,8 @@ CENSUS = (
 
 
 async def main(options):
-    runner = ExecutorRunner(processes=1, **options)
+    options.setdefault("processes", 1)
+    runner = ExecutorRunner(**options)
     loop = asyncio.get_running_loop()
     gaps = []
 
@@ -61,9 +62,38 @@ async def main(options):
     main_seen, preloaded, frozen = await runner.run(eval, CENSUS)
     first_s = loop.time() - started
     ticker.cancel()
+    children = tree()
     runner.close()
     print(json.dumps({"main": main_seen, "preloaded": preloaded, "frozen": frozen, "first_s": first_s,
-                      "max_gap_s": max(gaps, default=first_s)}))
+                      "max_gap_s": max(gaps, default=first_s), "children": children}))
+
+
+def tree():
+    # This process's children and grandchildren: [command line, RSS in kB] (read from /proc).
+    parents = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                parents[int(pid)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+    ours, found = {os.getpid()}, True
+    while found:
+        found = False
+        for pid, parent in parents.items():
+            if parent in ours and pid not in ours:
+                ours.add(pid)
+                found = True
+    out = []
+    for pid in sorted(ours - {os.getpid()}):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmd, open(f"/proc/{pid}/status") as status:
+                line = cmd.read().replace(b"\\0", b" ").decode()
+                rss = int(status.read().split("VmRSS:")[1].split()[0])
+        except (OSError, IndexError):
+            continue
+        out.append([line, rss])
+    return out
 
 
 if __name__ == "__main__":
@@ -86,30 +116,76 @@ def probe(tmp_path: Path, **options: Any) -> dict[str, Any]:
     return result
 
 
+# Each case runs with the worker forked from a fork server and spawned (a one-worker pool's default).
+STARTS = pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "spawned"])
+
+
+@STARTS
 @pytest.mark.parametrize("parent_main", [False, True])
-def test_workers_re_run_the_parents_main_module_only_when_asked(tmp_path: Path, parent_main: bool) -> None:
+def test_workers_re_run_the_parents_main_module_only_when_asked(
+    tmp_path: Path, parent_main: bool, fork_server: bool
+) -> None:
     # For `monitor run` the main module is the console script, which imports the whole CLI.
-    seen = probe(tmp_path, parent_main=parent_main, preload=[])
+    seen = probe(tmp_path, parent_main=parent_main, preload=[], fork_server=fork_server)
     assert seen["main"] is parent_main
 
 
-def test_a_worker_starts_with_the_preloaded_modules_and_its_inherited_objects_frozen(tmp_path: Path) -> None:
-    seen = probe(tmp_path, preload=["xml.dom.minidom"])
+@STARTS
+def test_a_worker_starts_with_the_preloaded_modules_and_its_inherited_objects_frozen(
+    tmp_path: Path, fork_server: bool
+) -> None:
+    seen = probe(tmp_path, preload=["xml.dom.minidom"], fork_server=fork_server)
     assert seen["preloaded"] is True
     assert seen["frozen"] > 10_000  # the interpreter's and the preloaded modules' objects
 
 
-def test_without_preload_or_freeze_a_worker_holds_neither(tmp_path: Path) -> None:
-    seen = probe(tmp_path, preload=[], freeze=False)
+@STARTS
+def test_without_preload_or_freeze_a_worker_holds_neither(tmp_path: Path, fork_server: bool) -> None:
+    seen = probe(tmp_path, preload=[], freeze=False, fork_server=fork_server)
     assert seen["preloaded"] is False
     assert seen["frozen"] == 0
 
 
-def test_the_first_call_does_not_stall_the_event_loop_while_the_fork_server_preloads(tmp_path: Path) -> None:
-    # A pool starts its processes inside submit(), and the first start waits until the fork server has
-    # imported the stages (seconds on a busy machine): done on the loop's thread, that was one long stall.
-    seen = probe(tmp_path)
+@STARTS
+def test_the_first_call_does_not_stall_the_event_loop_while_the_workers_start(
+    tmp_path: Path, fork_server: bool
+) -> None:
+    # A pool starts its processes inside submit(), and the first start waits until the fork server (or the
+    # spawned worker) has imported the stages (seconds on a busy machine): done on the loop's thread, that
+    # was one long stall.
+    seen = probe(tmp_path, fork_server=fork_server)
     assert seen["max_gap_s"] < seen["first_s"] / 4, seen
+
+
+def test_a_one_worker_pool_is_spawned_without_a_fork_server_and_holds_less(tmp_path: Path) -> None:
+    """A fork server only pays when workers share its pages: with one worker it is a second copy of the
+    stages (issue #3's memory budget). The default one-worker pool spawns its worker instead."""
+    spawned = probe(tmp_path, processes=1)  # the default start for one worker
+    forked = probe(tmp_path, processes=1, fork_server=True)
+    spawned_cmds = [command for command, _ in spawned["children"]]
+    forked_cmds = [command for command, _ in forked["children"]]
+    assert not any("multiprocessing.forkserver" in c for c in spawned_cmds), spawned_cmds
+    assert sum("multiprocessing.spawn" in c for c in spawned_cmds) == 1, spawned_cmds
+    assert sum("multiprocessing.forkserver" in c for c in forked_cmds) == 2, forked_cmds  # server + worker
+
+    def pool_kb(seen: dict[str, Any]) -> int:
+        return sum(rss for command, rss in seen["children"] if "resource_tracker" not in command)
+
+    # Measured: ~53 MB spawned against ~90 MB (fork server ~48 + its worker ~42, summed RSS).
+    assert pool_kb(spawned) < 0.8 * pool_kb(forked), (spawned["children"], forked["children"])
+
+
+def test_the_default_pool_leaves_a_core_to_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.pipeline import _cpu
+
+    for cores, workers, fork_server in [(1, 1, False), (2, 1, False), (3, 2, True), (8, 7, True)]:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        assert _cpu.default_processes() == workers
+        runner = ExecutorRunner()
+        try:
+            assert (runner._workers, runner.fork_server) == (workers, fork_server)
+        finally:
+            runner.close()
 
 
 async def test_callers_racing_the_first_start_all_get_their_result_from_a_worker() -> None:
@@ -302,3 +378,26 @@ async def test_a_worker_that_dies_costs_its_tasks_not_the_pool() -> None:
         assert first not in after and os.getpid() not in after  # new workers, still not this process
     finally:
         runner.close()
+
+
+@pytest.mark.parametrize("configured", [None, 3])
+async def test_the_daemon_sizes_its_pool_from_worker_processes(
+    tmp_path: Path, configured: int | None
+) -> None:
+    from monitor.pipeline._cpu import default_processes
+    from monitor.runtime import Daemon
+    from monitor.settings import Settings
+
+    settings = Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "http_port": None,
+            "worker_processes": configured,
+        }
+    )
+    daemon = Daemon(settings)
+    try:
+        assert isinstance(daemon.cpu, ExecutorRunner)
+        assert daemon.cpu._workers == (configured or default_processes())
+    finally:
+        await daemon.aclose()

@@ -40,13 +40,17 @@ async def env(db_url: str) -> AsyncIterator[Env]:
 
 
 class CountingRunner(InlineRunner):
-    """The inline runner, recording which functions were sent to it."""
+    """The inline runner, recording which functions were sent to it (and the entries ``carry_entries``
+    was given)."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.carried: list[str] = []
 
     async def run(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         self.calls.append(fn.__name__)
+        if fn.__name__ == "carry_entries":
+            self.carried.extend(entry.url for entry in args[0])
         return await super().run(fn, *args, **kwargs)
 
 
@@ -70,6 +74,26 @@ async def test_a_trusted_feed_costs_one_cpu_call_whatever_its_length(env: Env) -
     assert [r for r in env.server.requests if r.path.startswith("/story/")] == []
     texts = dict(env.store.export_articles())
     assert all(PARAGRAPH in text for text in texts.values())
+
+
+async def test_a_later_poll_normalises_only_the_new_entries(env: Env) -> None:
+    """After the first poll, the entries already stored are parsed but not normalised again: the new ones
+    go to one ``carry_entries`` call, and their articles are made of the feed's text as before."""
+    await _setup(env)
+    runner = CountingRunner()
+    env.pipeline.cpu = runner
+    route = env.server.route
+    route("/feed.xml", Response(headers=[("Content-Type", "application/rss+xml")], body=feed(3)))
+    assert (await env.poll()).new_articles == 3
+    runner.calls.clear()
+    route("/feed.xml", Response(headers=[("Content-Type", "application/rss+xml")], body=feed(5)))
+    summary = await env.poll()
+    assert summary.new_articles == 2 and summary.hits == 2 and summary.alerts == 2
+    assert runner.calls == ["read_feed", "carry_entries"]
+    assert sorted(runner.carried) == [env.server.url("/story/3"), env.server.url("/story/4")]
+    assert [r for r in env.server.requests if r.path.startswith("/story/")] == []
+    texts = dict(env.store.export_articles())
+    assert len(texts) == 5 and all(PARAGRAPH in text for text in texts.values())
 
 
 async def test_the_same_call_through_a_process_pool(env: Env) -> None:
