@@ -17,6 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from monitor.stories import _growable
+from monitor.stories._growable import compress_prefix, resize
 from monitor.stories._memory import release
 
 U64 = npt.NDArray[np.uint64]
@@ -92,8 +94,12 @@ class Multimap:
         if purge and keep is not None and len(self._vals):
             alive = keep(self._vals)
             if not alive.all():
-                self._keys, self._vals = self._keys[alive], self._vals[alive]
+                self._cut(compress_prefix((self._keys, self._vals), alive))
         self._flush(keep)
+
+    def _cut(self, n: int) -> None:
+        resize(self, "_keys", n)
+        resize(self, "_vals", n)
 
     def _flush(self, keep: Keep | None) -> None:
         if not self._pending:
@@ -120,18 +126,34 @@ class Multimap:
         order = np.argsort(keys, kind="stable")
         keys, vals = keys[order], vals[order]
         at = np.searchsorted(self._keys, keys, side="right")
-        self._keys = np.insert(self._keys, at, keys)
-        self._vals = np.insert(self._vals, at, vals)
+        # np.insert(self._keys, at, keys) in place: the arrays grow (mremap, _growable.py), then from the
+        # back, one chunk of old entries at a time, the chunk merged with the new keys that fall in it
+        # goes to its final place, which is at or after where the chunk was.
+        n, k = len(self._keys), len(keys)
+        self._cut(n + k)
+        hi, k_hi = n, k
+        while hi > 0:
+            lo = max(0, hi - _growable.CHUNK)
+            k_lo = int(np.searchsorted(at, lo, side="left")) if lo else 0
+            part = at[k_lo:k_hi] - lo
+            self._keys[lo + k_lo : hi + k_hi] = np.insert(self._keys[lo:hi], part, keys[k_lo:k_hi])
+            self._vals[lo + k_lo : hi + k_hi] = np.insert(self._vals[lo:hi], part, vals[k_lo:k_hi])
+            hi, k_hi = lo, k_lo
+        if not n:
+            self._keys[:] = keys
+            self._vals[:] = vals
         release(self.nbytes)
 
     def remap(self, mapping: npt.NDArray[np.integer]) -> None:
         """Renumber every value through ``mapping`` (old -> new, negative: drop the entry). The rows
         are renumbered already, so ``keep`` cannot judge the old values: the mapping does."""
         self._flush(None)
-        new = np.asarray(mapping, dtype=np.int64)[self._vals]
-        alive = new >= 0
-        self._keys = self._keys[alive]
-        self._vals = new[alive].astype(np.int32)
+        mapping = np.asarray(mapping, dtype=np.int64)
+        step = _growable.CHUNK
+        for lo in range(0, len(self._vals), step):  # in place: each value is read before it is written
+            part = self._vals[lo : lo + step]
+            part[:] = mapping[part]
+        self._cut(compress_prefix((self._keys, self._vals), self._vals >= 0))
         release(self.nbytes)
 
     # -- reading --------------------------------------------------------------------------------------

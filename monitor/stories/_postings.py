@@ -21,12 +21,13 @@ most every few thousand appends, not at every transaction of a stream that prune
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 
+from monitor.stories._growable import chunks, new, ranges, resize
 from monitor.stories._memory import release
-from monitor.stories._table import ranges
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -39,10 +40,10 @@ _PROBE = 8  # head entries checked per list in a trim's first round (then four t
 class Postings:
     def __init__(self, *, max_kept: int) -> None:
         self.max_kept = max_kept
-        self.arena: I32 = np.zeros(4096, dtype=np.int32)
+        self.arena: I32 = new(4096, np.int32)
         self.used = 0
         self.ghosts: I64 = np.zeros(0, dtype=np.int64)
-        self.meta: I32 = np.zeros((1024, 4), dtype=np.int32)
+        self.meta: I32 = new((1024, 4), np.int32)
 
     @property
     def off(self) -> I32:
@@ -62,13 +63,13 @@ class Postings:
 
     def _resize(self, n: int, kept: I64) -> None:
         """A new table of ``n`` features; feature ``kept[i]`` becomes feature i."""
-        meta = np.zeros((n, 4), dtype=np.int32)
+        meta = new((n, 4), np.int32)
         meta[: len(kept)] = self.meta[kept]
         self.meta = meta
 
     def reserve(self, n_features: int) -> None:
-        if n_features > len(self.meta):
-            self._resize(max(n_features, len(self.meta) * 3 // 2), np.arange(len(self.meta)))
+        if n_features > len(self.meta):  # in place (_growable.py); new rows are zero
+            resize(self, "meta", max(n_features, len(self.meta) * 3 // 2))
 
     @property
     def nbytes(self) -> int:
@@ -142,10 +143,8 @@ class Postings:
         self._grow_arena(extra)
 
     def _grow_arena(self, extra: int) -> None:
-        arena = np.empty(max(self.used + extra, len(self.arena) * 5 // 4), dtype=np.int32)
-        arena[: self.used] = self.arena[: self.used]
-        self.arena = arena
-        release(arena.nbytes)
+        resize(self, "arena", max(self.used + extra, len(self.arena) * 5 // 4))  # in place: _growable.py
+        release(self.arena.nbytes)
 
     def pack(self) -> None:
         """Rewrite the arena with only the lists' entries, an eighth more room after each, and room
@@ -153,13 +152,15 @@ class Postings:
         meta = self.meta
         live = (meta[:, FILL] - meta[:, START]).astype(np.int64)
         new_cap = live + (live >> 3)
-        src = ranges(meta[:, OFF].astype(np.int64) + meta[:, START], live)
         total = int(new_cap.sum())
         if total > _I32_MAX:
             raise OverflowError("postings arena exceeds 2**31 entries")
-        arena = np.empty(total + max(total >> 3, len(meta) // 2, 4096), dtype=np.int32)
+        arena = new(total + max(total >> 3, len(meta) // 2, 4096), np.int32)
         new_off = np.cumsum(new_cap) - new_cap
-        arena[ranges(new_off, live)] = self.arena[src]
+        src_off = meta[:, OFF].astype(np.int64) + meta[:, START]
+        bounds = chunks(live)  # a bounded number of entries at a time: positions are 8 bytes each
+        for lo, hi in pairwise(bounds):
+            arena[ranges(new_off[lo:hi], live[lo:hi])] = self.arena[ranges(src_off[lo:hi], live[lo:hi])]
         self.arena = arena
         meta[:, OFF], meta[:, CAP] = new_off, new_cap
         meta[:, START], meta[:, FILL] = 0, live
@@ -226,7 +227,7 @@ class Postings:
         self.meta[uniq, OFF] = np.cumsum(kept) - kept
         if len(pos) > _I32_MAX:
             raise OverflowError("postings arena exceeds 2**31 entries")
-        self.arena = np.empty(max(len(pos) * 5 // 4, len(pos) + len(self.meta) // 4, 4096), dtype=np.int32)
+        self.arena = new(max(len(pos) * 5 // 4, len(pos) + len(self.meta) // 4, 4096), np.int32)
         self.arena[: len(pos)] = rows[pos]
         self.used = len(pos)
 
@@ -245,20 +246,33 @@ class Postings:
     # -- row renumbering ------------------------------------------------------------------------------
 
     def remap_rows(self, mapping: I64, old_ids: I64) -> None:
-        """Apply an article-table compaction: rows renumbered, dropped rows turned into ghosts."""
+        """Apply an article-table compaction: rows renumbered, dropped rows turned into ghosts.
+
+        A bounded number of lists at a time (each entry needs a few int64 temporaries), ghosts numbered
+        at the end in the order of their article ids."""
         self.pack()
-        pos = ranges(self.off.astype(np.int64) + self.start, self.fill - self.start)
-        entries = self.arena[pos].astype(np.int64)
-        rows = entries >= 0
-        new_rows = np.full(len(entries), -1, dtype=np.int64)
-        new_rows[rows] = mapping[entries[rows]]
-        ghost = new_rows < 0  # a row dropped now, or a ghost already
-        ids = np.zeros(len(entries), dtype=np.int64)
-        ids[rows] = old_ids[entries[rows]]
-        ids[~rows] = self.ghosts[-2 - entries[~rows]]
-        uniq, inverse = np.unique(ids[ghost], return_inverse=True)
-        new_rows[ghost] = -2 - inverse.reshape(-1)
-        self.arena[pos] = new_rows
+        live = (self.fill - self.start).astype(np.int64)
+        off = self.off.astype(np.int64) + self.start
+        bounds = chunks(live)
+        ghost_at: list[I64] = []
+        ghost_ids: list[I64] = []
+        for lo, hi in pairwise(bounds):
+            pos = ranges(off[lo:hi], live[lo:hi])
+            entries = self.arena[pos].astype(np.int64)
+            rows = entries >= 0
+            new_rows = np.full(len(entries), -1, dtype=np.int64)
+            new_rows[rows] = mapping[entries[rows]]
+            ghost = new_rows < 0  # a row dropped now, or a ghost already
+            ids = np.zeros(len(entries), dtype=np.int64)
+            ids[rows] = old_ids[entries[rows]]
+            ids[~rows] = self.ghosts[-2 - entries[~rows]]
+            self.arena[pos[~ghost]] = new_rows[~ghost]
+            ghost_at.append(pos[ghost])
+            ghost_ids.append(ids[ghost])
+        at = np.concatenate(ghost_at) if ghost_at else np.zeros(0, dtype=np.int64)
+        ids_all = np.concatenate(ghost_ids) if ghost_ids else np.zeros(0, dtype=np.int64)
+        uniq, inverse = np.unique(ids_all, return_inverse=True)
+        self.arena[at] = -2 - inverse.reshape(-1)
         self.ghosts = uniq.astype(np.int64)
 
     def ghost_ids(self, entries: I64) -> I64:

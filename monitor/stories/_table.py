@@ -20,21 +20,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from monitor.stories._growable import gather_prefix, gather_ranges, new, ranges, resize
 from monitor.stories._memory import release
+
+__all__ = ["NO_COPY", "DocTable", "Times", "ranges"]
 
 _U32_MAX = (1 << 32) - 1
 NO_COPY = np.iinfo(np.int64).min  # copy_of of an original
-
-
-def ranges(offsets: npt.NDArray[Any], lengths: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """Positions of the concatenated ranges [offset, offset + length), in order."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.asarray(offsets, dtype=np.int64) - np.cumsum(lengths) + lengths
-    out: npt.NDArray[np.int64] = np.arange(total, dtype=np.int64) + np.repeat(starts, lengths)
-    return out
 
 
 class Codes:
@@ -94,38 +86,38 @@ class DocTable:
         self.sources = Codes()
         self.times = Times()
         self._alloc(capacity)
-        self.sents = np.zeros(1024, dtype=np.uint64)
+        self.sents = new(1024, np.uint64)
         self.s_used = 0
-        self.fids = np.zeros(4096, dtype=np.int32)
-        self.fweights = np.zeros(4096, dtype=np.float32)
+        self.fids = new(4096, np.int32)
+        self.fweights = new(4096, np.float32)
         self.f_used = 0
 
     def _alloc(self, cap: int) -> None:
+        """Fresh columns (large ones mapped: they grow and shrink in place, see _growable.py)."""
         self.cap = cap
-        self.ids = np.empty(cap, dtype=np.int64)
-        self.ts = np.empty(cap, dtype=np.float64)
-        self.zone = np.empty(cap, dtype=np.uint16)
-        self.source = np.empty(cap, dtype=np.uint32)
-        self.story = np.empty(cap, dtype=np.int32)  # row of the story table
-        self.copy_of = np.empty(cap, dtype=np.int64)
-        self.body = np.empty(cap, dtype=np.uint64)
-        self.norm = np.empty(cap, dtype=np.float32)
-        self.alive = np.zeros(cap, dtype=np.bool_)
-        self.s_off = np.empty(cap, dtype=np.uint32)
-        self.s_len = np.empty(cap, dtype=np.uint32)
-        self.f_off = np.empty(cap, dtype=np.uint32)
-        self.f_len = np.empty(cap, dtype=np.uint32)
-        self.sig = np.empty((cap, self.num_perm), dtype=np.uint32)
+        self.ids = new(cap, np.int64)
+        self.ts = new(cap, np.float64)
+        self.zone = new(cap, np.uint16)
+        self.source = new(cap, np.uint32)
+        self.story = new(cap, np.int32)  # row of the story table
+        self.copy_of = new(cap, np.int64)
+        self.body = new(cap, np.uint64)
+        self.norm = new(cap, np.float32)
+        self.alive = new(cap, np.bool_)
+        self.s_off = new(cap, np.uint32)
+        self.s_len = new(cap, np.uint32)
+        self.f_off = new(cap, np.uint32)
+        self.f_len = new(cap, np.uint32)
+        self.sig = new((cap, self.num_perm), np.uint32)
 
     _COLUMNS: tuple[str, ...] = ("ids", "ts", "zone", "source", "story", "copy_of", "body", "norm", "alive")
     _COLUMNS += ("s_off", "s_len", "f_off", "f_len", "sig")
 
     def _grow(self, cap: int) -> None:
-        old = {name: getattr(self, name) for name in self._COLUMNS}
-        self._alloc(cap)
-        for name, arr in old.items():
-            getattr(self, name)[: self.n] = arr[: self.n]
-        del old
+        """Every column to ``cap`` rows; new rows are zero (``alive`` False)."""
+        for name in self._COLUMNS:
+            resize(self, name, cap)
+        self.cap = cap
         release(self.sig.nbytes)
 
     @property
@@ -177,7 +169,7 @@ class DocTable:
     def _put_sents(self, sents: npt.NDArray[np.uint64]) -> tuple[int, int]:
         off, k = self.s_used, len(sents)
         if off + k > len(self.sents):
-            self.sents = _grown(self.sents, off + k)
+            resize(self, "sents", max(off + k, len(self.sents) * 3 // 2))
             release(self.sents.nbytes)
         self.sents[off : off + k] = sents
         self.s_used = _checked(off + k)
@@ -186,8 +178,9 @@ class DocTable:
     def _put_features(self, fids: npt.NDArray[Any], weights: npt.NDArray[Any]) -> tuple[int, int]:
         off, k = self.f_used, len(fids)
         if off + k > len(self.fids):
-            self.fids = _grown(self.fids, off + k)
-            self.fweights = _grown(self.fweights, off + k)
+            size = max(off + k, len(self.fids) * 3 // 2)
+            resize(self, "fids", size)
+            resize(self, "fweights", size)
             release(self.fids.nbytes)
         self.fids[off : off + k] = fids
         self.fweights[off : off + k] = weights
@@ -236,33 +229,39 @@ class DocTable:
     # -- compaction -----------------------------------------------------------------------------------
 
     def compact(self) -> npt.NDArray[np.int64]:
-        """Drop dead rows and the pooled data only they used; returns the old -> new row mapping."""
+        """Drop dead rows and the pooled data only they used; returns the old -> new row mapping.
+
+        In place (kept rows and ranges move to the front, a chunk at a time), then every array is cut
+        to its new length and a quarter more: no compacted copy beside the original (_growable.py)."""
         keep = self.live_rows()
+        n = len(keep)
         mapping = np.full(max(self.n, 1), -1, dtype=np.int64)
-        mapping[keep] = np.arange(len(keep))
-        old = {name: getattr(self, name)[keep] for name in self._COLUMNS}
-        old_sents, old_fids, old_weights = self.sents, self.fids, self.fweights
-        self._alloc(max(256, len(keep) * 5 // 4))
-        for name, arr in old.items():
-            getattr(self, name)[: len(keep)] = arr
-        self.n = self.live = len(keep)
-        # sentence ranges are never shared
-        pos = ranges(old["s_off"], old["s_len"])
-        self.sents = _fresh(old_sents[pos])
-        self.s_used = len(pos)
-        self.s_off[: self.n] = np.cumsum(old["s_len"], dtype=np.int64) - old["s_len"]
+        mapping[keep] = np.arange(n)
+        for name in self._COLUMNS:
+            gather_prefix(getattr(self, name), keep)
+        self.n = self.live = n
+        self.alive[n:] = False
+        # sentence ranges are never shared, and they are in row order
+        s_len = self.s_len[:n].astype(np.int64)
+        self.s_used = gather_ranges(self.sents, self.s_off[:n], s_len)
+        self.s_off[:n] = np.cumsum(s_len) - s_len
         # feature ranges are shared between an original and its copies: pack each distinct one once
-        key = (old["f_off"].astype(np.uint64) << np.uint64(32)) | old["f_len"].astype(np.uint64)
-        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        u_off, u_len = old["f_off"][first], old["f_len"][first]
-        pos = ranges(u_off, u_len)
-        self.fids, self.fweights = _fresh(old_fids[pos]), _fresh(old_weights[pos])
-        self.f_used = len(pos)
-        new_off = np.cumsum(u_len, dtype=np.int64) - u_len
-        self.f_off[: self.n] = new_off[inverse.reshape(-1)]
-        keep_codes = self.sources.keep_only(self.source[: self.n])
-        self.source[: self.n] = keep_codes[self.source[: self.n]]
-        del uniq, old, old_sents, old_fids, old_weights
+        f_off, f_len = self.f_off[:n], self.f_len[:n]
+        key = (f_off.astype(np.uint64) << np.uint64(32)) | f_len.astype(np.uint64)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        u_off, u_len = f_off[first].astype(np.int64), f_len[first].astype(np.int64)
+        gather_ranges(self.fweights, u_off, u_len)
+        self.f_used = gather_ranges(self.fids, u_off, u_len)
+        new_off = np.cumsum(u_len) - u_len
+        self.f_off[:n] = new_off[inverse.reshape(-1)]
+        keep_codes = self.sources.keep_only(self.source[:n])
+        self.source[:n] = keep_codes[self.source[:n]]
+        self.cap = max(256, n * 5 // 4)
+        for name in self._COLUMNS:
+            resize(self, name, self.cap)
+        resize(self, "sents", max(self.s_used * 5 // 4, 1024))
+        resize(self, "fids", max(self.f_used * 5 // 4, 1024))
+        resize(self, "fweights", len(self.fids))
         release(self.sig.nbytes)
         return mapping
 
@@ -272,14 +271,8 @@ class DocTable:
         used[:] = mapping[used]
 
 
-def _grown(arr: npt.NDArray[Any], need: int) -> npt.NDArray[Any]:
-    out = np.empty(max(need, len(arr) * 3 // 2), dtype=arr.dtype)
-    out[: len(arr)] = arr
-    return out
-
-
 def _fresh(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    out = np.empty(max(len(arr) * 5 // 4, 1024), dtype=arr.dtype)
+    out = new(max(len(arr) * 5 // 4, 1024), arr.dtype)
     out[: len(arr)] = arr
     return out
 

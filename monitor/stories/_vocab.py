@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from monitor.stories._growable import new, resize
 from monitor.stories._multimap import Multimap
 
 U64 = npt.NDArray[np.uint64]
@@ -63,11 +64,8 @@ class Vocabulary:
     def _reserve(self, need: int) -> None:
         if need >= len(self.keys):  # always one slot past the ids: its df of 0 serves id -1 (idfs)
             cap = max(need + 1, len(self.keys) * 3 // 2)
-            keys = np.zeros(cap, dtype=np.uint64)
-            keys[: self.n] = self.keys[: self.n]
-            df = np.zeros(cap, dtype=np.uint32)
-            df[: self.n] = self.df[: self.n]
-            self.keys, self.df = keys, df
+            resize(self, "keys", cap)  # in place, new entries zero (_growable.py)
+            resize(self, "df", cap)
 
     # -- document frequencies -------------------------------------------------------------------------
 
@@ -110,8 +108,8 @@ class Vocabulary:
         mapping[keep] = np.arange(len(keep))
         keys, df = self.keys[keep], self.df[keep]
         self.n = 0
-        self.keys = np.zeros(max(1024, len(keep) * 5 // 4 + 1), dtype=np.uint64)
-        self.df = np.zeros(len(self.keys), dtype=np.uint32)
+        self.keys = new(max(1024, len(keep) * 5 // 4 + 1), np.uint64)
+        self.df = new(len(self.keys), np.uint32)
         self.keys[: len(keep)], self.df[: len(keep)] = keys, df
         self.n = len(keep)
         self._ids = Multimap(pending_limit=self._ids.pending_limit)

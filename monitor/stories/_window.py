@@ -12,10 +12,13 @@ renumbers every row reference; the vocabulary is compacted along when it has dou
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import numpy.typing as npt
 
 from monitor.stories._copies import CopyIndex
+from monitor.stories._growable import chunks
 from monitor.stories._multimap import Multimap
 from monitor.stories._postings import Postings
 from monitor.stories._storytable import StoryTable
@@ -210,7 +213,7 @@ class Window:
         """Drop dead rows everywhere and renumber (done when a quarter of the rows are dead)."""
         self.compactions += 1
         docs = self.docs
-        old_ids = docs.ids
+        old_ids = docs.ids[: docs.n].copy()  # the table compacts in place
         mapping = docs.compact()
         self.ids.remap(mapping)
         self.copies.remap(mapping)
@@ -222,8 +225,10 @@ class Window:
         vocab = self.vocab
         if vocab.n > 2 * self._vocab_kept:
             used = self.postings.in_use(vocab.n).copy()
-            live = docs.live_rows()
-            used[docs.fids[ranges(docs.f_off[live], docs.f_len[live])]] = True
+            f_len = docs.f_len[: docs.n].astype(np.int64)
+            bounds = chunks(f_len)  # a bounded number of positions (8 bytes each) at a time
+            for lo, hi in pairwise(bounds):
+                used[docs.fids[ranges(docs.f_off[lo:hi], f_len[lo:hi])]] = True
             fid_map = vocab.compact(used)
             docs.remap_features(fid_map)
             self.postings.keep_features(np.flatnonzero(fid_map >= 0), vocab.n)

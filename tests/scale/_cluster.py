@@ -200,6 +200,31 @@ def query(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql, args).fetchall())
 
 
+def pg_client_ports(pid: int, server_port: int = 5432) -> set[int]:
+    """Local ports of the TCP connections process ``pid`` holds to ``server_port`` (from /proc): what
+    ``pg_stat_activity.client_port`` shows for its backends."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, remote, inode = fields[1], fields[2], fields[9]
+            if inode in inodes and int(remote.rsplit(":", 1)[1], 16) == server_port:
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
 def _stat(pid: int) -> tuple[int, float] | None:
     """(parent pid, user + system CPU seconds) of a live process, from /proc."""
     try:

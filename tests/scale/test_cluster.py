@@ -32,7 +32,7 @@ import pytest
 
 from tests.conftest import PG_ENV
 
-from ._cluster import ClusterConfig, SiteProcess, Worker, pg_schema, query, worker_env
+from ._cluster import ClusterConfig, SiteProcess, Worker, pg_client_ports, pg_schema, query, worker_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -202,12 +202,19 @@ def test_killed_worker_jobs_complete_on_the_others(pg_url: str, site: SiteProces
             break
         time.sleep(0.05)
     assert doing, "the victim never had a poll in flight"
+    ports = pg_client_ports(victim.pid)
+    assert ports, "the victim holds no connection to PostgreSQL"
     victim.kill()
     killed_at = time.time()
     # Statements the victim sent just before the kill (a finished poll's ``finish_job``) may still be in
-    # its socket: PostgreSQL runs them before it sees the connection close. Read what was left only
-    # once the server has settled, or a job completed by the victim itself counts as "left".
-    time.sleep(1.0)
+    # its socket: PostgreSQL runs them before it sees the connection close. Read what was left only once
+    # every backend of the victim has ended (a fixed second was not always enough on a loaded machine),
+    # or a job completed by the victim itself counts as "left".
+    deadline = time.time() + 60.0
+    backends = "SELECT count(*) FROM pg_stat_activity WHERE client_port = ANY(%s)"
+    while query(pg_url, backends, list(ports))[0][0]:
+        assert time.time() < deadline, "the victim's backends did not end"
+        time.sleep(0.1)
     left = query(
         pg_url,
         "SELECT id, task_name, args FROM procrastinate_jobs WHERE worker_id = %s AND status = 'doing'",
