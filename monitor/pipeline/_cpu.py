@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import math
 import multiprocessing
 import os
 import threading
@@ -72,12 +73,41 @@ WORKER_MODULES = (
 )
 
 
+# Where a container's CPU limit is: cgroup v2's "quota period" (or "max"), cgroup v1's two files.
+CGROUP_V2_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+CGROUP_V1_CPU = ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def cgroup_cpu_limit(
+    *, v2: str = CGROUP_V2_CPU_MAX, v1: tuple[str, str] = CGROUP_V1_CPU
+) -> float | None:
+    """The CPU limit of this process's cgroup in cores (``--cpus 2``, a pod's ``limits.cpu``), or None
+    when there is none or it cannot be read. CPU affinity does not show it: a container limited to 1 CPU
+    on a 16-core node still sees 16."""
+    try:
+        with open(v2, encoding="ascii") as f:
+            quota, period = [*f.read().split(), "100000"][:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(v1[0], encoding="ascii") as q, open(v1[1], encoding="ascii") as per:
+            quota_us, period_us = int(q.read()), int(per.read())
+        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
+
+
 def default_processes() -> int:
-    """One fewer than the cores this process may run on (its CPU affinity), and at least one."""
+    """One fewer than the cores this process may use, and at least one: the cores of its CPU affinity,
+    or fewer if its cgroup (a container's CPU limit) allows fewer (rounded up: 1.5 CPUs count as 2)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         cores = os.cpu_count() or 2
+    limit = cgroup_cpu_limit()
+    if limit is not None:
+        cores = min(cores, max(1, math.ceil(limit)))
     return max(1, cores - 1)
 
 

@@ -175,9 +175,46 @@ def test_a_one_worker_pool_is_spawned_without_a_fork_server_and_holds_less(tmp_p
     assert pool_kb(spawned) < 0.8 * pool_kb(forked), (spawned["children"], forked["children"])
 
 
+@pytest.mark.parametrize(
+    ("v2", "v1", "limit"),
+    [
+        ("max 100000\n", None, None),
+        ("200000 100000\n", None, 2.0),
+        ("150000 100000\n", None, 1.5),
+        (None, ("100000\n", "100000\n"), 1.0),
+        (None, ("-1\n", "100000\n"), None),
+        (None, None, None),
+        ("garbage\n", None, None),
+    ],
+)
+def test_the_cgroup_cpu_limit_is_read_from_v2_or_v1(
+    tmp_path: Path, v2: str | None, v1: tuple[str, str] | None, limit: float | None
+) -> None:
+    from monitor.pipeline._cpu import cgroup_cpu_limit
+
+    paths = tmp_path / "cpu.max", (tmp_path / "quota", tmp_path / "period")
+    if v2 is not None:
+        paths[0].write_text(v2)
+    if v1 is not None:
+        paths[1][0].write_text(v1[0])
+        paths[1][1].write_text(v1[1])
+    assert cgroup_cpu_limit(v2=str(paths[0]), v1=(str(paths[1][0]), str(paths[1][1]))) == limit
+
+
+def test_a_container_cpu_limit_caps_the_default_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pod limited to 2 CPUs on a 16-core node: one worker, not fifteen.
+    from monitor.pipeline import _cpu
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(16)))
+    for limit, workers in [(None, 15), (2.0, 1), (1.5, 1), (0.5, 1), (4.0, 3), (64.0, 15)]:
+        monkeypatch.setattr(_cpu, "cgroup_cpu_limit", lambda limit=limit: limit)
+        assert _cpu.default_processes() == workers
+
+
 def test_the_default_pool_leaves_a_core_to_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     from monitor.pipeline import _cpu
 
+    monkeypatch.setattr(_cpu, "cgroup_cpu_limit", lambda: None)
     for cores, workers, fork_server in [(1, 1, False), (2, 1, False), (3, 2, True), (8, 7, True)]:
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
         assert _cpu.default_processes() == workers
