@@ -9,11 +9,14 @@ the cap raises at once. Stages are chained for stacked encodings (``Content-Enco
 from __future__ import annotations
 
 import zlib
+from collections.abc import AsyncIterable, Mapping
 from typing import Protocol
 
 import brotli
 
-__all__ = ["BodyDecoder", "DecodeError", "OutputTooLarge", "make_decoder"]
+from monitor.fetch._errors import FetchError
+
+__all__ = ["BodyDecoder", "DecodeError", "OutputTooLarge", "make_decoder", "read_body"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 # brotli >= 1.2 can bound its output buffer; older releases inflate a whole input chunk in one go.
@@ -178,3 +181,39 @@ def make_decoder(content_encoding: str | None, *, limit: int) -> BodyDecoder:
         else:
             stages.append(_ZlibStage(gzip=coding != "deflate", limit=budget))
     return BodyDecoder(stages, limit=limit)
+
+
+async def read_body(
+    chunks: AsyncIterable[bytes],
+    headers: Mapping[str, str],
+    *,
+    max_wire_bytes: int,
+    max_decoded_bytes: int,
+    url: str,
+    status: int,
+) -> bytes:
+    """Read at most ``max_wire_bytes`` off the wire and decode to at most ``max_decoded_bytes``
+    (``headers``: the response's, by lower-case name); a body over either bound is a ``too_large``
+    :class:`FetchError`, a body its encoding cannot decode a ``decompression`` one."""
+    declared = headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > max_wire_bytes:
+        raise FetchError(
+            "too_large", f"Content-Length {declared} exceeds {max_wire_bytes} bytes", url=url, status=status
+        )
+    decoder = make_decoder(headers.get("content-encoding"), limit=max_decoded_bytes)
+    wire = 0
+    try:
+        async for chunk in chunks:
+            wire += len(chunk)
+            if wire > max_wire_bytes:
+                raise FetchError(
+                    "too_large", f"body exceeds {max_wire_bytes} bytes on the wire", url=url, status=status
+                )
+            decoder.feed(chunk)
+        return decoder.finish()
+    except OutputTooLarge as exc:
+        raise FetchError(
+            "too_large", f"decoded body exceeds {max_decoded_bytes} bytes", url=url, status=status
+        ) from exc
+    except DecodeError as exc:
+        raise FetchError("decompression", str(exc), url=url, status=status) from exc

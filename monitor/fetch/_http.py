@@ -1,10 +1,11 @@
 """The HTTP fetcher: conditional GET, our own redirect loop, bounded bodies, SSRF-safe connections.
 
-httpx does the protocol work; we keep the parts where its defaults do not fit a crawler of untrusted
-URLs: redirects are followed here (each hop is checked, counted, and a 301/308 of the requested URL is
-reported so the stored source URL can be updated), bodies are read raw and decoded with a bound (see
-``_decode``), connections go through the SSRF guard (see ``_netguard``) and cookies are never kept, so one
-source cannot influence what another one is served.
+httpcore does the protocol work (its per-origin pools, see ``_client`` and ``_pools``; httpx parses the
+URLs); we keep the parts where a client's defaults do not fit a crawler of untrusted URLs: redirects are
+followed here (each hop is checked, counted, and a 301/308 of the requested URL is reported so the stored
+source URL can be updated), bodies are read raw and decoded with a bound (``_decode.read_body``),
+connections go through the SSRF guard (see ``_netguard``) and cookies are never kept, so one source
+cannot influence what another one is served.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import httpx
 
 from monitor.core import FetchResult
 from monitor.fetch._client import HostSlots, make_pools, reason_phrase, request_for, response_headers
-from monitor.fetch._decode import DecodeError, OutputTooLarge, make_decoder
+from monitor.fetch._decode import read_body
 from monitor.fetch._errors import FetchError
 from monitor.fetch._headers import body_hash, parse_max_age, parse_retry_after
 from monitor.fetch._local import fetch_local, local_path
@@ -177,9 +178,7 @@ class HttpFetcher:
             "Accept": _ACCEPT,
             "Accept-Encoding": _ACCEPT_ENCODING,
         }
-        # A validator is sent back only if it is ASCII: a server may send any bytes in ETag or
-        # Last-Modified, and a header value that does not encode would fail this poll (and, before, the
-        # whole batch). Without it the body hash still recognises an unchanged body.
+        # Only ASCII validators go back (a server may send any bytes); the body hash still tells.
         if validators is not None and validators.etag and validators.etag.isascii():
             headers["If-None-Match"] = validators.etag
         if validators is not None and validators.last_modified and validators.last_modified.isascii():
@@ -264,7 +263,14 @@ class HttpFetcher:
                 received = response_headers(response.headers)
                 body = b""
                 if 200 <= status < 300:
-                    body = await self._read_body(response, received, policy, current)
+                    body = await read_body(
+                        response.aiter_stream(),
+                        received,
+                        max_wire_bytes=policy.max_wire_bytes,
+                        max_decoded_bytes=policy.max_decoded_bytes,
+                        url=current,
+                        status=status,
+                    )
                 return _Hop(
                     status=status,
                     reason=reason_phrase(response),
@@ -299,42 +305,6 @@ class HttpFetcher:
             raise FetchError("network", f"{type(exc).__name__}: {exc}{where}", url=current) from exc
         except httpx.InvalidURL as exc:
             raise FetchError("url", f"invalid URL: {exc}{where}", url=current) from exc
-
-    async def _read_body(
-        self, response: httpcore.Response, headers: dict[str, str], policy: FetchPolicy, url: str
-    ) -> bytes:
-        """Read at most ``max_wire_bytes`` off the wire and decode to at most ``max_decoded_bytes``."""
-        declared = headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > policy.max_wire_bytes:
-            raise FetchError(
-                "too_large",
-                f"Content-Length {declared} exceeds {policy.max_wire_bytes} bytes",
-                url=url,
-                status=response.status,
-            )
-        decoder = make_decoder(headers.get("content-encoding"), limit=policy.max_decoded_bytes)
-        wire = 0
-        try:
-            async for chunk in response.aiter_stream():
-                wire += len(chunk)
-                if wire > policy.max_wire_bytes:
-                    raise FetchError(
-                        "too_large",
-                        f"body exceeds {policy.max_wire_bytes} bytes on the wire",
-                        url=url,
-                        status=response.status,
-                    )
-                decoder.feed(chunk)
-            return decoder.finish()
-        except OutputTooLarge as exc:
-            raise FetchError(
-                "too_large",
-                f"decoded body exceeds {policy.max_decoded_bytes} bytes",
-                url=url,
-                status=response.status,
-            ) from exc
-        except DecodeError as exc:
-            raise FetchError("decompression", str(exc), url=url, status=response.status) from exc
 
     def _result(
         self,

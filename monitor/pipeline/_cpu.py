@@ -78,9 +78,7 @@ CGROUP_V2_CPU_MAX = "/sys/fs/cgroup/cpu.max"
 CGROUP_V1_CPU = ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")
 
 
-def cgroup_cpu_limit(
-    *, v2: str = CGROUP_V2_CPU_MAX, v1: tuple[str, str] = CGROUP_V1_CPU
-) -> float | None:
+def cgroup_cpu_limit(*, v2: str = CGROUP_V2_CPU_MAX, v1: tuple[str, str] = CGROUP_V1_CPU) -> float | None:
     """The CPU limit of this process's cgroup in cores (``--cpus 2``, a pod's ``limits.cpu``), or None
     when there is none or it cannot be read. CPU affinity does not show it: a container limited to 1 CPU
     on a 16-core node still sees 16."""
@@ -166,31 +164,28 @@ class ExecutorRunner:
         self._executor: Executor
         self._new_pool: Callable[[], Executor] | None = None
         self.replaced = 0  # pools replaced after a worker died (for tests and metrics)
+        self.fork_server = not threads and (workers > 1 if fork_server is None else fork_server)
         if threads:
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="monitor-cpu")
             return
-        self.fork_server = workers > 1 if fork_server is None else fork_server
-        if self.fork_server:
-            context: multiprocessing.context.BaseContext = (
-                multiprocessing.get_context("forkserver") if parent_main else MainlessContext()
-            )
+        context: multiprocessing.context.BaseContext
+        initializer: Callable[..., None] | None
+        initargs: tuple[object, ...]
+        if self.fork_server:  # the fork server imports ``preload``; each worker only freezes
+            context = multiprocessing.get_context("forkserver") if parent_main else MainlessContext()
             if preload:
                 context.set_forkserver_preload(list(preload))
-            self._new_pool = partial(
-                ProcessPoolExecutor,
-                max_workers=workers,
-                mp_context=context,
-                initializer=gc.freeze if freeze else None,
-            )
-        else:
+            initializer, initargs = (gc.freeze if freeze else None), ()
+        else:  # a spawned worker imports ``preload`` itself
             context = multiprocessing.get_context("spawn") if parent_main else MainlessSpawnContext()
-            self._new_pool = partial(
-                ProcessPoolExecutor,
-                max_workers=workers,
-                mp_context=context,
-                initializer=start_worker,
-                initargs=(tuple(preload), freeze),
-            )
+            initializer, initargs = start_worker, (tuple(preload), freeze)
+        self._new_pool = partial(
+            ProcessPoolExecutor,
+            max_workers=workers,
+            mp_context=context,
+            initializer=initializer,
+            initargs=initargs,
+        )
         self._executor = self._new_pool()
 
     def _start(self) -> None:

@@ -179,10 +179,9 @@ class Daemon:
             while (src := await sources.next()) is not None:
                 try:
                     report.add(await self.pipeline.poll(src))
-                except Exception:  # as in the feeder: one source's crash costs its poll, not the pass
+                except Exception as exc:  # as in the feeder: one source's crash costs its poll, not the pass
                     log.exception("source.poll_crashed", source_id=src.id)
-                    report.polls += 1
-                    report.failures += 1
+                    report.add(PollSummary(src.name, ok=False, error=f"{type(exc).__name__}: {exc}"))
 
         await asyncio.gather(*(worker() for _ in range(self.settings.workers)))
         report.stories = await self.stories.assign_pending()

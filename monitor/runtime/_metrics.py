@@ -8,6 +8,7 @@ never carry a URL.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -26,9 +27,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._watchlist_name = watchlist_name or str
-        self._fetch_counts: dict[tuple[str, str, str], Counter] = {}  # see ``fetch_done``
-        self._fetch_seconds: dict[str, Histogram] = {}
-        self._response_bytes: dict[str, Histogram] = {}
+        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}  # see ``_child``
         self.fetches = Counter(
             "monitor_fetches_total",
             "Fetches by target, result and HTTP status class.",
@@ -87,24 +86,21 @@ class Metrics:
         )
 
     # PollObserver -------------------------------------------------------------------------------------
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: every poll lands in ``fetch_done`` on the event loop,
+        and ``labels()`` takes a lock and validates the labels on each call (~1 % of the loop's time in
+        the steady pass of ``bench/poll.py``). The label values are a small closed set."""
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def fetch_done(self, *, what: str, result: str, status: int | None, elapsed_s: float, size: int) -> None:
-        # Every poll lands here on the event loop: the labelled children are looked up in a dict of our
-        # own, not through ``labels()`` (a lock and label validation per call, ~1 % of the loop's time in
-        # the steady pass of ``bench/poll.py``). The label values are a small closed set.
-        key = (what, result, status_class(status))
-        counter = self._fetch_counts.get(key)
-        if counter is None:
-            counter = self._fetch_counts[key] = self.fetches.labels(*key)
-        counter.inc()
-        seconds = self._fetch_seconds.get(what)
-        if seconds is None:
-            seconds = self._fetch_seconds[what] = self.fetch_seconds.labels(what)
-        seconds.observe(elapsed_s)
+        self._child(self.fetches, what, result, status_class(status)).inc()
+        self._child(self.fetch_seconds, what).observe(elapsed_s)
         if size:
-            sizes = self._response_bytes.get(what)
-            if sizes is None:
-                sizes = self._response_bytes[what] = self.response_bytes.labels(what)
-            sizes.observe(size)
+            self._child(self.response_bytes, what).observe(size)
 
     def parse_done(self, *, kind: str, elapsed_s: float) -> None:
         self.parse_seconds.labels(kind).observe(elapsed_s)

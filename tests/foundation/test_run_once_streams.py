@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 import monitor.runtime._feeder as feeder_module
-from monitor.pipeline import InlineRunner
+from monitor.pipeline import InlineRunner, PollSummary
 from monitor.runtime import Daemon
 from monitor.settings import load_settings
+from monitor.store import SourceRow
 
 FEEDS = 12
 
@@ -24,6 +25,17 @@ def _feed(i: int) -> bytes:
         f"<description>The marrow show of plot {i} drew a record crowd on Saturday.</description>"
         "<pubDate>Fri, 20 Nov 2026 09:00:00 GMT</pubDate></item></channel></rss>"
     ).encode()
+
+
+def _daemon(tmp_path: Path, sources: str, settings: str = "") -> Daemon:
+    """A daemon over ``sources`` (YAML list items) in ``tmp_path``, stories off, parsing inline."""
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(
+        f"database_url: sqlite:///{tmp_path / 'd.db'}\nhttp_port: null\nstories: {{enabled: false}}\n"
+        f"{settings}sources:\n{sources}\n",
+        encoding="utf-8",
+    )
+    return Daemon(load_settings(cfg), cpu=InlineRunner(), console_stream=(tmp_path / "o.txt").open("w"))
 
 
 async def test_a_slow_source_does_not_hold_up_the_next_batch(
@@ -60,13 +72,7 @@ async def test_a_slow_source_does_not_hold_up_the_next_batch(
         f'  - {{name: plot{i:02d}, url: "http://127.0.0.1:{port}/feed{i}.xml", trust_feed_content: true}}'
         for i in range(FEEDS)
     )
-    cfg = tmp_path / "m.yaml"
-    cfg.write_text(
-        f"database_url: sqlite:///{tmp_path / 'd.db'}\nworkers: 3\nhttp_port: null\n"
-        f"fetch: {{allow_private_networks: true}}\nstories: {{enabled: false}}\nsources:\n{sources}\n",
-        encoding="utf-8",
-    )
-    daemon = Daemon(load_settings(cfg), cpu=InlineRunner(), console_stream=(tmp_path / "o.txt").open("w"))
+    daemon = _daemon(tmp_path, sources, "workers: 3\nfetch: {allow_private_networks: true}\n")
     try:
         report = await daemon.run_once()
     finally:
@@ -87,17 +93,10 @@ async def test_a_poll_that_crashes_costs_its_source_not_the_pass(tmp_path: Path)
     feeds.mkdir()
     for i in range(3):
         (feeds / f"plot{i}.xml").write_bytes(_feed(i))
-    sources = "\n".join(f"  - {{name: plot{i}, url: feeds/plot{i}.xml}}" for i in range(3))
-    cfg = tmp_path / "m.yaml"
-    cfg.write_text(
-        f"database_url: sqlite:///{tmp_path / 'd.db'}\nhttp_port: null\nstories: {{enabled: false}}\n"
-        f"sources:\n{sources}\n",
-        encoding="utf-8",
-    )
-    daemon = Daemon(load_settings(cfg), cpu=InlineRunner(), console_stream=(tmp_path / "o.txt").open("w"))
+    daemon = _daemon(tmp_path, "\n".join(f"  - {{name: plot{i}, url: feeds/plot{i}.xml}}" for i in range(3)))
     poll = daemon.pipeline.poll
 
-    async def crashing(src):  # type: ignore[no-untyped-def]
+    async def crashing(src: SourceRow) -> PollSummary:
         if src.name == "plot1":
             raise RuntimeError("a bug met on this source's input")
         return await poll(src)

@@ -170,6 +170,18 @@ class _DaemonProcess:
             assert time.monotonic() < deadline, f"timed out waiting for {what}: " + tail
             time.sleep(step_s)
 
+    def stop(self) -> None:
+        """SIGTERM, and a clean exit."""
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=20) == 0
+
+    def close(self) -> None:
+        """Kill the process if it still runs (a test failed on the way), and let the reader finish."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(timeout=5)
+
 
 def test_sighup_resyncs_sources_and_watchlists(tmp_path: Path, site: Site) -> None:
     _serve_courier(site)
@@ -188,7 +200,7 @@ def test_sighup_resyncs_sources_and_watchlists(tmp_path: Path, site: Site) -> No
 
     config({"courier": "/feed.xml"}, {"lights": "pier AND lights"})
     daemon = _DaemonProcess(cfg)
-    proc, lines, reader = daemon.proc, daemon.lines, daemon.reader
+    proc, lines = daemon.proc, daemon.lines
     store = Store(db)
 
     wait = daemon.wait
@@ -222,14 +234,10 @@ def test_sighup_resyncs_sources_and_watchlists(tmp_path: Path, site: Site) -> No
         config({"second": "/second.xml", "third": "/feed.xml"}, {"buoys": "buoy AND storm"})
         proc.send_signal(signal.SIGHUP)
         wait("the second reload", lambda: names() == ({"second", "third"}, {"buoys": "buoy AND storm"}))
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        daemon.stop()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        daemon.close()
         store.close()
-    reader.join(timeout=5)
     assert sum("config.reloaded" in line for line in lines) == 2
 
 
@@ -245,7 +253,7 @@ def test_sighup_during_the_start_up_sync_is_kept_for_after_it(tmp_path: Path, si
     many = "".join(f'  - {{name: s{i}, url: "{site.url("/feed.xml")}?n={i}"}}\n' for i in range(400))
     cfg.write_text(head + "sources:\n" + many, encoding="utf-8")
     daemon = _DaemonProcess(cfg)
-    proc, lines, reader = daemon.proc, daemon.lines, daemon.reader
+    proc, lines = daemon.proc, daemon.lines
     store = Store(db)
     try:
         daemon.wait("daemon.starting", lambda: any("daemon.starting" in line for line in lines), step_s=0.01)
@@ -258,11 +266,7 @@ def test_sighup_during_the_start_up_sync_is_kept_for_after_it(tmp_path: Path, si
         synced = next(i for i, line in enumerate(lines) if "config.synced" in line)
         reloaded = next(i for i, line in enumerate(lines) if "config.reloaded" in line)
         assert started < synced < reloaded
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        daemon.stop()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        daemon.close()
         store.close()
-    reader.join(timeout=5)
