@@ -13,6 +13,13 @@ collection re-scanned them all, about a second of the event loop's process per 1
 pass. Garbage is collected first, so only live objects are frozen; one of them that later dies in a
 reference cycle is never collected, which bounds the cost at what start-up held.
 
+``limit_arenas`` caps glibc's malloc arenas. Each thread that allocates while another holds an arena's
+lock gets an arena of its own (up to eight per core), and each arena keeps its own freed pages: the story
+stage's batches, run on whichever thread of the default executor is free, left a few megabytes in each.
+The daemon's threads mostly take turns on the GIL, so they seldom contend for an arena; two serve them
+(``bench/poll.py`` at 2,000 feeds: peak RSS of the loop's process 216 -> 210 MB, with a trim after each
+story batch). An explicit ``MALLOC_ARENA_MAX`` in the environment is left to glibc.
+
 Not re-exported by ``monitor.core``: only the processes that call it load ``ctypes`` for it.
 """
 
@@ -21,21 +28,34 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 from collections.abc import Callable
 
-__all__ = ["settle_heap", "trim_heap"]
+__all__ = ["limit_arenas", "settle_heap", "trim_heap"]
+
+_M_ARENA_MAX = -8  # mallopt's parameter number for the arena cap (glibc's malloc.h)
 
 
-def _trim_function() -> Callable[[int], int] | None:
+def _libc_function(name: str) -> Callable[..., int] | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
+        function: Callable[..., int] = getattr(libc, name)
     except (OSError, AttributeError):
         return None
-    return trim
+    return function
 
 
-_TRIM = _trim_function()
+_TRIM = _libc_function("malloc_trim")
+_MALLOPT = _libc_function("mallopt")
+
+
+def limit_arenas(count: int = 2) -> bool:
+    """Cap the malloc arenas of this process at ``count`` (see the module's docstring); False where that
+    is not possible (no glibc) or the environment sets ``MALLOC_ARENA_MAX`` itself. Call it before
+    starting threads: arenas made before the call stay."""
+    if _MALLOPT is None or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    return bool(_MALLOPT(_M_ARENA_MAX, count))
 
 
 def trim_heap() -> bool:

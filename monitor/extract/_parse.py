@@ -18,7 +18,6 @@ import re
 import threading
 from typing import Any
 
-import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -66,6 +65,8 @@ def parse_html(text: str) -> Any:
     except (ValueError, etree.ParserError):
         tree = None
     if tree is None or len(tree) < 1:
+        import trafilatura  # here, not at the top: the page path only (a feed's fragments never need it)
+
         tree = trafilatura.load_html(text) if text.strip() else None
     elif "html" not in text[:50].lower() and len(tree) < 2:
         tree = None

@@ -71,6 +71,13 @@ WORKER_MODULES = (
     "monitor.extract._fragment",
     "monitor.extract._text",
 )
+# What a spawned worker imports at its start (``start_worker``): the same minus the page extractor
+# (trafilatura, htmldate, courlan, justext: ~10 MB of the worker's ~54). A spawned worker shares nothing,
+# so preloading only moves import time to its start; a daemon whose sources all carry their text in the
+# feed (``trust_feed_content``) never extracts a page and never needs it, and one that does imports it
+# with its first page (~0.1 s, once). A fork server preloads it, as then every worker shares it.
+PAGE_EXTRACTOR = ("monitor.extract._html", "monitor.extract._text")
+SPAWN_MODULES = tuple(name for name in WORKER_MODULES if name not in PAGE_EXTRACTOR)
 
 
 # Where a container's CPU limit is: cgroup v2's "quota period" (or "max"), cgroup v1's two files.
@@ -139,9 +146,9 @@ class ExecutorRunner:
     - ``fork_server``: start workers from a fork server (True) or spawn each (False); default: a fork
       server when there are two or more workers (see the module docstring).
     - ``preload``: modules each worker holds before its first task: imported once by the fork server, so
-      that workers share them, or by a spawned worker at its start (an empty tuple: each worker imports
-      what its first task needs). The fork server is one per process: only the first pool to start it
-      decides what it preloads.
+      that workers share them (default ``WORKER_MODULES``), or by a spawned worker at its start (default
+      ``SPAWN_MODULES``); an empty tuple: each worker imports what its first task needs. The fork server
+      is one per process: only the first pool to start it decides what it preloads.
     - ``parent_main``: let workers re-run the parent's main module (``multiprocessing``'s default; then
       functions defined in ``__main__`` can be sent). Off: only importable functions can.
     - ``freeze``: ``gc.freeze()`` in each worker before its first task.
@@ -153,7 +160,7 @@ class ExecutorRunner:
         processes: int | None = None,
         fork_server: bool | None = None,
         threads: bool = False,
-        preload: Sequence[str] = WORKER_MODULES,
+        preload: Sequence[str] | None = None,
         parent_main: bool = False,
         freeze: bool = True,
     ) -> None:
@@ -173,11 +180,13 @@ class ExecutorRunner:
         initargs: tuple[object, ...]
         if self.fork_server:  # the fork server imports ``preload``; each worker only freezes
             context = multiprocessing.get_context("forkserver") if parent_main else MainlessContext()
+            preload = WORKER_MODULES if preload is None else preload
             if preload:
                 context.set_forkserver_preload(list(preload))
             initializer, initargs = (gc.freeze if freeze else None), ()
         else:  # a spawned worker imports ``preload`` itself
             context = multiprocessing.get_context("spawn") if parent_main else MainlessSpawnContext()
+            preload = SPAWN_MODULES if preload is None else preload
             initializer, initargs = start_worker, (tuple(preload), freeze)
         self._new_pool = partial(
             ProcessPoolExecutor,

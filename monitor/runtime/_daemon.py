@@ -23,7 +23,7 @@ from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.core.heap import settle_heap, trim_heap
+from monitor.core.heap import limit_arenas, settle_heap, trim_heap
 from monitor.fetch import HttpFetcher
 from monitor.log import get_logger
 from monitor.match import EngineHolder
@@ -74,6 +74,7 @@ class Daemon:
         grace_s: float = 8.0,
         reload: Callable[[], Settings] | None = None,
     ) -> None:
+        limit_arenas()  # before the daemon starts its threads (monitor.core.heap)
         self.settings = settings
         self.clock = clock
         self.grace_s = grace_s

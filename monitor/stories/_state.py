@@ -13,6 +13,7 @@ and the other way round. Articles are listed in arrival order; ``seq`` only has 
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
@@ -32,15 +33,31 @@ FORMAT_VERSION = 1
 
 
 def write_state(file: str | PathLike[str] | IO[bytes], state: Mapping[str, Any]) -> None:
-    """Write a state dict as an uncompressed ``.npz`` (files of either kind load alike).
+    """Write a state dict as an uncompressed ``.npz`` (``numpy.load`` reads it like ``numpy.savez``'s).
 
     Not compressed on purpose: most of the bytes are hashes (MinHash signatures, sentence hashes, the
     stop-list's story tags), which deflate leaves at 80% of their size, while deflating the 24 MB
     stop-list alone took 4 to 14 s of CPU on this project's 2-core bench machine. The daemon saves
     every ``save_every`` and at the end of every ``run --once``, so that time came straight out of
     polling; writing the arrays as they are takes milliseconds.
+
+    Written here rather than by ``numpy.savez``, which writes a zip member through ``tobytes`` copies of
+    16 MB chunks: the stop-list's 16 MB tag array was copied whole, a 16 MB jump of the daemon's RSS at
+    every save (issue #3's peak). Each array's bytes go to the member as a view of the array itself.
+    Object arrays are refused: loading never unpickles (``allow_pickle=False``), so none may be written.
     """
-    np.savez(file, **state)
+    with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, value in state.items():
+            array = np.asarray(value, order="C")  # what the index holds is contiguous: no copy
+            if array.dtype.hasobject:
+                raise ValueError(f"state entry {key!r} holds Python objects, which a state file cannot")
+            header = np.lib.format.header_data_from_array_1_0(array)
+            with archive.open(f"{key}.npy", mode="w", force_zip64=True) as member:
+                try:
+                    np.lib.format.write_array_header_1_0(member, header)
+                except ValueError:  # a header past 64 KiB (a huge structured dtype): format 2.0
+                    np.lib.format.write_array_header_2_0(member, header)
+                member.write(array.reshape(-1).view(np.uint8).data)
 
 
 def _offsets(lengths: npt.NDArray[Any]) -> npt.NDArray[np.int64]:

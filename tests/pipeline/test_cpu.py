@@ -22,6 +22,7 @@ import pytest
 from monitor.extract import ExtractionError
 from monitor.parse import ParseError
 from monitor.pipeline import ExecutorRunner
+from monitor.pipeline._cpu import PAGE_EXTRACTOR
 
 TEXT = (
     "Ferry strike\n\nFerry crews in the Osel archipelago walked out on Monday over a new rota that cuts rest "
@@ -344,7 +345,7 @@ MODULES = "sorted(__import__('sys').modules)"
 
 
 async def main():
-    runner = ExecutorRunner(processes=1)
+    runner = ExecutorRunner(processes=1, fork_server=FORK_SERVER)
     try:
         started = await runner.run(eval, MODULES)
         now = datetime(2025, 6, 2, tzinfo=UTC)
@@ -352,6 +353,7 @@ async def main():
         links = await runner.run(page_links, PAGE, url="https://example.org/", headers={}, selector="a",
                                  next_selector=None)
         urls = await runner.run(sitemap, SITEMAP, url="https://example.org/sitemap.xml", headers={})
+        fed = await runner.run(eval, MODULES)
         article = await runner.run(page_article, PAGE, url="https://example.org/a", fetched_at=now,
                                    content_type=None, feed_title=None, feed_published=None,
                                    language_hint=None)
@@ -359,18 +361,21 @@ async def main():
     finally:
         runner.close()
     assert len(feed.carried) == 1 and links.entries and urls.entries and article.paragraphs
-    print(json.dumps({"started": started, "after": after}))
+    print(json.dumps({"started": started, "fed": fed, "after": after}))
 
 
 asyncio.run(main())
 """
 
 
-def test_a_worker_runs_what_the_pipeline_sends_without_the_rest_of_the_daemon(tmp_path: Path) -> None:
+@STARTS
+def test_a_worker_runs_what_the_pipeline_sends_without_the_rest_of_the_daemon(
+    tmp_path: Path, fork_server: bool
+) -> None:
     # Through a real pool, the way the daemon starts it: the worker also unpickles its process object and
     # the pool's worker loop, which import modules of their own before the first task.
     para = f"<p>{TEXT.split(chr(10))[-1]}</p>"
-    inputs = {
+    inputs: dict[str, bytes | bool] = {
         "FEED": (
             '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>Ferry strike'
             f"</title><link>https://example.org/a</link><description><![CDATA[{para}]]></description>"
@@ -386,6 +391,7 @@ def test_a_worker_runs_what_the_pipeline_sends_without_the_rest_of_the_daemon(tm
         ),
     }
     script = tmp_path / "worker_probe.py"
+    inputs["FORK_SERVER"] = fork_server
     script.write_text("".join(f"{k} = {v!r}\n" for k, v in inputs.items()) + WORKER_PROBE)
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
@@ -393,8 +399,22 @@ def test_a_worker_runs_what_the_pipeline_sends_without_the_rest_of_the_daemon(tm
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.splitlines()[-1])
     assert _under(seen["after"], NOT_IN_WORKERS) == []
-    # The preload covered every function: running them imported no module of the daemon in the worker.
-    assert _under(sorted(set(seen["after"]) - set(seen["started"])), ("monitor",)) == []
+    page_extractor = ("trafilatura", "htmldate", "courlan", "justext")
+    if fork_server:
+        # The fork server's preload covered every function: running them imported no module of the
+        # daemon in the worker, and the page extractor was there from the start, shared.
+        assert _under(sorted(set(seen["after"]) - set(seen["started"])), ("monitor",)) == []
+        assert len(_under(seen["started"], page_extractor)) > 10
+        return
+    # A spawned worker holds the feed stages from its start, and parsing feeds, listing links, reading
+    # sitemaps and normalising a feed's carried text never load the page extractor (~10 MB)...
+    assert {"feedparser", "monitor.parse._feed", "monitor.extract._fragment"} <= set(seen["started"])
+    assert _under(seen["fed"], ("monitor",)) == _under(seen["started"], ("monitor",))
+    assert _under(seen["fed"], page_extractor) == []
+    # ...which the first page brings, with its modules and nothing else of the daemon.
+    added = _under(sorted(set(seen["after"]) - set(seen["fed"])), ("monitor",))
+    assert PAGE_EXTRACTOR[0] in added and _under(added, ("monitor.extract",)) == added, added
+    assert len(_under(seen["after"], page_extractor)) > 10
 
 
 async def test_a_worker_that_dies_costs_its_tasks_not_the_pool() -> None:

@@ -1,14 +1,19 @@
-"""The story index's state file: used when it matches the database, discarded when it cannot."""
+"""The story index's state file: used when it matches the database, discarded when it cannot; the stage's
+heap trims."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from monitor.pipeline import StoryService
+from monitor.runtime import _stories as _stories_module
 from monitor.runtime._stories import StoryLifecycle, state_path
 from monitor.settings import Settings
-from monitor.store import Store
+from monitor.store import NewArticle, PollRecord, SourceSpec, SourceUpdate, Store
 from monitor.stories import ArticleRecord, StoryConfig
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -52,3 +57,41 @@ def test_default_state_file_differs_per_database_and_hides_credentials(tmp_path:
     assert "s3cret" not in str(a)
     sqlite = state_path(Settings(database_url=f"sqlite:///{tmp_path / 'm.db'}"))
     assert sqlite == tmp_path / "stories-index.npz"
+
+
+def test_the_stage_trims_the_heap_after_each_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold pass runs hundreds of batches back to back; what each frees is returned after it."""
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    store.upgrade()
+    trims: list[int] = []  # articles still pending at each trim
+
+    def trim() -> bool:
+        trims.append(store.pending_stories())
+        return True
+
+    monkeypatch.setattr(_stories_module, "trim_heap", trim)
+    try:
+        store.sync_config([SourceSpec(name="wire", url="https://wire.example/feed")], [], now=NOW)
+        source = store.list_sources(now=NOW)[0].id
+        for n in range(5):
+            text = f"Crane {n} stops\n20261121\nhttps://wire.example/{n}\nCrane {n} stopped at the harbour.\n"
+            article = NewArticle(
+                url=f"https://wire.example/{n}",
+                guid=None,
+                title=f"Crane {n} stops",
+                published=NOW.date(),
+                date_source="feed",
+                text=text,
+                content_hash=f"h{n}",
+                language="en",
+                extractor="test",
+                hits=(),
+            )
+            update = SourceUpdate(success=True, next_check_at=NOW, current_interval_s=900.0)
+            store.apply_poll(PollRecord(source, update, (article,)), now=NOW, defer_stories=True)
+        life = StoryLifecycle(store=store, config=StoryConfig(), path=tmp_path / "s.npz", clock=lambda: NOW)
+        totals = asyncio.run(life.assign_pending(limit=2))
+        assert totals.articles == 5
+        assert trims == [3, 1, 0]  # after each batch of two, and after the last (short) one
+    finally:
+        store.close()
