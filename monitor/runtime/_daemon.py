@@ -129,7 +129,7 @@ class Daemon:
     # lifecycle ----------------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Migrate the schema and sync config-declared sources and watchlists into the database."""
-        self.store.upgrade()
+        self.store.upgrade(in_child=True)  # Alembic stays out of the long-running process
         report = self.store.sync_config(
             [_build.source_spec(s) for s in self.settings.sources],
             [_build.watchlist_spec(w) for w in self.settings.watchlists],

@@ -6,13 +6,20 @@ transaction's first statement (two processes upgrading a new file at once otherw
 schema" and the second fails with "table already exists"). Migration 0004 installs procrastinate's job-queue
 schema on PostgreSQL: its tables are not ours to model, so the drift check leaves them out.
 
-Alembic itself (about 10 MB resident with Mako) is imported only to migrate or to compare schemas: a
-daemon whose database is already at ``HEAD_REVISION`` reads the version table with one query and never
-loads it (a test checks that the constant is the migrations' single head).
+Alembic itself (about 14 MB resident with Mako and Pygments) is imported only to migrate or to compare
+schemas: a daemon whose database is already at ``HEAD_REVISION`` reads the version table with one query
+and never loads it (a test checks that the constant is the migrations' single head). A daemon whose
+database is behind (a new deployment, a new release) migrates in a child process (``upgrade_in_child``)
+rather than in its own: once imported, those modules would stay resident for as long as the daemon
+runs (issue #3's memory budget), for work done once. The database URL reaches the child through its
+environment, not its command line, which other users may read.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +87,45 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         lock_schema(conn)
         command.upgrade(alembic_config(conn), revision)
+
+
+URL_ENV = "MONITOR_MIGRATE_DATABASE_URL"  # how ``upgrade_in_child`` hands the URL to its child
+
+
+class MigrationError(RuntimeError):
+    """The schema upgrade failed (the message ends with what the migration printed)."""
+
+
+def upgrade_in_child(engine: Engine, *, timeout_s: float = 900.0) -> bool:
+    """``upgrade`` to the head in a child process (see the module's docstring); True when one ran.
+
+    An in-memory SQLite database exists in this process only and is upgraded here. So is any database
+    when no child can be started (an embedding without ``sys.executable``)."""
+    if current_revision(engine) == HEAD_REVISION:
+        return False
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        upgrade(engine)
+        return True
+    env = {**os.environ, URL_ENV: url.render_as_string(hide_password=False)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor.store._migrate_child"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except OSError:
+        upgrade(engine)
+        return True
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        if url.password:  # whatever the driver printed, the password does not travel further
+            tail = tail.replace(str(url.password), "***")
+        raise MigrationError(f"the schema upgrade failed (exit status {done.returncode}):\n{tail}")
+    return True
 
 
 def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -71,8 +71,13 @@ class Store:
             return fn(s)
 
     # schema -------------------------------------------------------------------------------------------
-    def upgrade(self) -> None:
-        _migrate.upgrade(self.engine)
+    def upgrade(self, *, in_child: bool = False) -> None:
+        """Migrate the schema to the head; ``in_child``: in a child process, so that this one never
+        loads Alembic (the daemon's choice, see ``store/_migrate.py``)."""
+        if in_child:
+            _migrate.upgrade_in_child(self.engine)
+        else:
+            _migrate.upgrade(self.engine)
 
     def current_revision(self) -> str | None:
         return _migrate.current_revision(self.engine)

@@ -81,6 +81,52 @@ def test_a_current_database_is_upgraded_and_checked_without_loading_alembic(tmp_
     stale.close()
 
 
+def test_the_daemons_upgrade_runs_in_a_child_and_leaves_alembic_out_of_its_process(tmp_path: Path) -> None:
+    """A daemon starting on a new or an older database migrates it in a child process: Alembic, Mako and
+    Pygments (~14 MB) never stay resident in the long-running process for work done once."""
+    new, old = f"sqlite:///{tmp_path / 'new.db'}", f"sqlite:///{tmp_path / 'old.db'}"
+    stale = Store(old)
+    _migrate.upgrade(stale.engine, "0004")
+    stale.close()
+    probe = (
+        "import sys; from monitor.store import Store\n"
+        "for url in sys.argv[1:]:\n"
+        "    s = Store(url); before = s.current_revision(); s.upgrade(in_child=True)\n"
+        "    print(before, s.is_current()); s.close()\n"
+        "print('alembic' in sys.modules, 'mako' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, new, old], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["None True", "0004 True", "False False"]
+    for url in (new, old):
+        s = Store(url)
+        assert s.schema_drift() == []
+        s.close()
+
+
+def test_a_failed_child_upgrade_says_why(tmp_path: Path) -> None:
+    """What the migration printed in the child reaches the caller (here: a revision no release has)."""
+    s = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        s.upgrade()
+        with s.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+        with pytest.raises(_migrate.MigrationError, match=r"(?s)exit status 1.*9999"):
+            s.upgrade(in_child=True)
+    finally:
+        s.close()
+
+
+def test_an_in_memory_database_is_upgraded_in_this_process() -> None:
+    s = Store("sqlite://")
+    try:
+        s.upgrade(in_child=True)  # a child could not see this process's memory
+        assert s.is_current()
+    finally:
+        s.close()
+
+
 def test_migrations_single_head_upgrade_from_empty_and_no_drift(db_url: str) -> None:
     s = Store(db_url)
     try:
