@@ -36,17 +36,16 @@ __all__ = ["limit_arenas", "settle_heap", "trim_heap"]
 _M_ARENA_MAX = -8  # mallopt's parameter number for the arena cap (glibc's malloc.h)
 
 
-def _libc_function(name: str) -> Callable[..., int] | None:
+def _libc_functions(*names: str) -> list[Callable[..., int] | None]:
+    """The C library's functions of these names (None for each where there is no glibc)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        function: Callable[..., int] = getattr(libc, name)
-    except (OSError, AttributeError):
-        return None
-    return function
+    except OSError:
+        return [None for _ in names]
+    return [getattr(libc, name, None) for name in names]
 
 
-_TRIM = _libc_function("malloc_trim")
-_MALLOPT = _libc_function("mallopt")
+_TRIM, _MALLOPT = _libc_functions("malloc_trim", "mallopt")
 
 
 def limit_arenas(count: int = 2) -> bool:

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
@@ -29,38 +28,21 @@ from monitor.log import get_logger
 from monitor.match import EngineHolder
 from monitor.pipeline import CpuRunner, ExecutorRunner, Pipeline, PollSummary
 from monitor.runtime import _build
-from monitor.runtime._dispatcher import Dispatcher, DispatchReport
+from monitor.runtime._dispatcher import Dispatcher
 from monitor.runtime._feeder import ClaimedSources, PollFeeder
 from monitor.runtime._housekeeping import Housekeeper, reload_config
 from monitor.runtime._http import HealthServer
 from monitor.runtime._jobs import SOURCE_LEASE_S, Work
 from monitor.runtime._metrics import Metrics
+from monitor.runtime._report import RunReport
 from monitor.runtime._roles import Role
-from monitor.runtime._stories import StageTotals, StoryLifecycle
+from monitor.runtime._stories import StoryLifecycle
 from monitor.settings import Settings
 from monitor.store import Store
 
 log = get_logger("monitor.runtime")
 
-__all__ = ["SOURCE_LEASE_S", "Daemon", "RunReport"]
-
-
-@dataclass
-class RunReport:
-    polls: int = 0
-    failures: int = 0
-    new_articles: int = 0
-    hits: int = 0
-    alerts_enqueued: int = 0
-    stories: StageTotals = field(default_factory=StageTotals)
-    dispatch: DispatchReport = field(default_factory=DispatchReport)
-
-    def add(self, summary: PollSummary) -> None:
-        self.polls += 1
-        self.failures += 0 if summary.ok else 1
-        self.new_articles += summary.new_articles
-        self.hits += summary.hits
-        self.alerts_enqueued += summary.alerts
+__all__ = ["SOURCE_LEASE_S", "Daemon"]
 
 
 class Daemon:

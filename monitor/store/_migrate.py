@@ -97,16 +97,17 @@ class MigrationError(RuntimeError):
 
 
 def upgrade_in_child(engine: Engine, *, timeout_s: float = 900.0) -> bool:
-    """``upgrade`` to the head in a child process (see the module's docstring); True when one ran.
+    """``upgrade`` to the head in a child process (see the module's docstring); False when the database
+    was at the head already.
 
     An in-memory SQLite database exists in this process only and is upgraded here. So is any database
     when no child can be started (an embedding without ``sys.executable``)."""
-    if current_revision(engine) == HEAD_REVISION:
-        return False
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        upgrade(engine)
+        upgrade(engine)  # with its own check of the revision
         return True
+    if current_revision(engine) == HEAD_REVISION:
+        return False
     env = {**os.environ, URL_ENV: url.render_as_string(hide_password=False)}
     try:
         done = subprocess.run(
