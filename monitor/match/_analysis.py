@@ -93,6 +93,11 @@ class FieldText:
             seen = self._seen[needle] = needle in self.joined()
         return seen
 
+    def starts_word(self, stem: str) -> bool:
+        """Whether a word starts with ``stem``: in ``padded()`` every word follows a space, and one
+        substring search there needs no ``joined()`` (a join of every word, ~35 us for an article)."""
+        return (" " + stem) in self.padded()
+
     def has_phrase(self, words: tuple[str, ...]) -> bool:
         """Whether the words occur in a row: one substring search in ``joined()`` for the first few
         phrases asked, then adjacent pairs are looked up in a set built once (it costs forty searches)."""

@@ -13,7 +13,10 @@ Design (after Lucene Monitor and the Elasticsearch percolator):
    intersection. ``DocView.any`` holds every word of the article (a C-level copy of its own strings)
    with those stems and pairs. This replaced a pyahocorasick scan: at 100,000 watchlists the
    automaton returned ~600 matches per article as Python objects and cost twice the table lookups;
-   news text reuses its vocabulary, so the table is a dict hit per word.
+   news text reuses its vocabulary, so the table is a dict hit per word. An engine with few ``stem*``
+   and pair keys (``Lookup.few``: tens or hundreds of watchlists) skips the table, whose cost per
+   article does not shrink with the engine: its watched words are intersected with the tokens in C,
+   each stem is one substring search and each pair a phrase check, and ``any`` holds only watched keys.
 3. Each watchlist is indexed under its two most selective required clauses (Lucene Monitor's
    presearcher terms, chosen by estimated frequency: rare words, word pairs, then wildcards); only
    watchlists whose two indexed clauses are both present are candidates (``PostingIndex``: numpy

@@ -4,7 +4,8 @@
   spans as walking the query tree (``witness``) and building the snippet from scratch;
 * ``key_test``: queries decided by key presence become plain data, the others stay closures;
 * ``TokenKeys``: a token numbers its word and every watched stem it starts with;
-* ``DocView``: every word, the watched stems and pairs, and their posting numbers;
+* ``DocView``: every word (only the watched ones on the path for few keys), the watched stems and pairs,
+  and their posting numbers;
 * ``PostingIndex``: candidates are exactly the watchlists whose two index clauses both have a key;
 * a large engine is frozen out of the garbage collector, which is safe because engines hold no cycles;
 """
@@ -22,7 +23,7 @@ from monitor.match._analysis import FieldText
 from monitor.match._compile import key_test
 from monitor.match._index import PostingIndex
 from monitor.match._snippet import build_hit
-from monitor.match._view import DocView, TokenKeys, filter_keys
+from monitor.match._view import _FEW_PAIRS, _FEW_STEMS, DocView, TokenKeys, filter_keys
 from monitor.match._witness import witness
 from tests.match.strategies import SYNONYMS, documents, queries
 
@@ -118,6 +119,9 @@ def test_posting_index_candidates_are_exactly_the_watchlists_with_both_clauses(
     expected = [
         n for n, cs in enumerate(clauses) if not cs or all(any(k in present for k in c) for c in cs)
     ]
+    assert index.small, "a small index answers with Python sets"
+    assert index.candidates(present, len(present)) == expected
+    index.small = False  # the numpy path, which large indexes take
     assert index.candidates(present, len(present)) == expected
     assert index.always == sum(1 for cs in clauses if not cs)
 
@@ -158,12 +162,28 @@ def test_the_view_holds_every_word_and_the_watched_stems_and_pairs_with_their_nu
     posting numbers of exactly the keys that have one."""
     engine = Engine.build([WatchlistSpec(id=i, name=f"w{i}", query=q) for i, q in enumerate(batch)])
     lookup = engine._lookup
-    for _ in range(2):  # the second time, every token is remembered by ``TokenKeys``
+    for few in (False, False, True):  # the second time, every token is remembered by ``TokenKeys``
+        lookup.few = few
         title, body = FieldText(doc.title), FieldText(doc.body)
         view = DocView(doc, title, body, lookup)
         words = {*title.tokens, *body.tokens}
         stems = {w[:n] + "*" for w in words for n in range(1, len(w) + 1) if w[:n] in lookup.tokens.stems}
+        if few:  # the path for few keys holds only the watched words
+            words &= lookup.vocabulary
         pairs = lookup.pairs & {*pairwise(title.tokens), *pairwise(body.tokens)}
         assert view.any == words | stems | pairs | set(filter_keys(doc))
+        assert view.title_pairs == lookup.pairs & set(pairwise(title.tokens))
         numbered = {lookup.numbers[k] for k in view.any if lookup.numbers.get(k)}
         assert set(view.key_ids.tolist()) - {0} == numbered
+
+
+def test_an_engine_with_few_stems_and_pairs_looks_for_them_and_a_larger_one_uses_the_token_table() -> None:
+    few = Engine.build([WatchlistSpec(id=1, name="a", query='escalat* "border troops" nato')])
+    assert few._lookup.few
+    assert few._lookup.vocabulary == {"nato", "border", "troops"}
+    stems = [WatchlistSpec(id=i, name=f"s{i}", query=f"stem{i:03d}x*") for i in range(_FEW_STEMS + 1)]
+    assert not Engine.build(stems)._lookup.few
+    pairs = [WatchlistSpec(id=i, name=f"p{i}", query=f'"alpha{i} beta"') for i in range(_FEW_PAIRS + 1)]
+    assert not Engine.build(pairs)._lookup.few
+    doc = Document(title="NATO warns", body="Escalating tension at the border: troops moved. Border troops")
+    assert [h.watchlist_id for h in few.match(doc)] == [1]

@@ -424,7 +424,9 @@ async def test_a_worker_that_dies_costs_its_tasks_not_the_pool() -> None:
     runner = ExecutorRunner(processes=2)
     try:
         first = await runner.run(os.getpid)
-        slow = asyncio.ensure_future(runner.run(time.sleep, 2.0))  # in the pool when the other dies
+        # in the pool when the other dies, and still running when the pool notices: a broken pool fails
+        # its running tasks at once (so this costs no 30 s), where a 2 s task once finished first (CI)
+        slow = asyncio.ensure_future(runner.run(time.sleep, 30.0))
         await asyncio.sleep(0.2)
         with pytest.raises(WorkerDied, match="_exit"):
             await runner.run(os._exit, 3)
