@@ -1,7 +1,11 @@
 """URL canonicalisation: one spelling per article, so that the same story is never stored twice.
 
-courlan does the heavy lifting (scheme/host case, default ports, fragments, tracking parameters); we add
-the few rules it leaves to the caller and keep a fallback for inputs it refuses.
+Written on ``urllib.parse``, not on courlan's ``normalize_url``, which does not fit: by default it
+sorts the query parameters (``?b=2&a=1`` becomes ``?a=1&b=2``; some sites route on their order) and
+keeps the fragment, and with ``strict=True`` it drops every parameter outside its own short list
+(``?story=123`` and ``?articleid=5`` go, and distinct articles would share one URL). Here only known
+tracking parameters go (``utm_*``, ``fbclid``, ``gclid`` and the like), the rest keep their order, and
+the fragment always goes.
 """
 
 from __future__ import annotations
