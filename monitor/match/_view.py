@@ -19,7 +19,7 @@ __all__ = ["DocView", "Lookup", "TokenKeys", "filter_keys"]
 _Ints = npt.NDArray[np.int64]
 _SOURCES = 10_000  # sources and languages whose filter keys are remembered; past that they start again
 # An engine with at most this many ``stem*`` and pair keys takes ``DocView``'s path for few keys
-_FEW_STEMS = 24  # one substring search per field each (~1 us); the token table costs ~250 us an article
+_FEW_STEMS = 24  # one substring search per field each (1-3 us); the token table costs ~250 us an article
 _FEW_PAIRS = 64  # a Python check each, and a phrase search only when both words are in the article
 
 
