@@ -86,10 +86,8 @@ class PostingIndex:
         self._both = _Postings([a + [size + n for n in b] for a, b in zip(first, second, strict=True)])
         self._always = np.asarray(always, dtype=np.int64)
         self._size = size
-        self._lists = (
-            [(tuple(a), tuple(b)) for a, b in zip(first, second, strict=True)] if size <= SMALL else []
-        )
         self.small = size <= SMALL  # tests switch it off to check the numpy path on small indexes
+        self._lists = [(tuple(a), tuple(b)) for a, b in zip(first, second, strict=True)] if self.small else []
 
     @property
     def always(self) -> int:

@@ -100,7 +100,7 @@ class Lookup:
     word, every adjacent pair made into a tuple); this one about 30 us. Tests compare both paths.
     """
 
-    __slots__ = ("few", "filters", "numbers", "pairs", "stems", "tokens", "vocabulary")
+    __slots__ = ("few", "filters", "numbers", "pairs", "tokens", "vocabulary")
 
     def __init__(
         self,
@@ -112,7 +112,6 @@ class Lookup:
         self.tokens = TokenKeys(words, stems, lambda key: numbers.get(key, 0))
         self.pairs = pairs
         self.numbers = numbers
-        self.stems = tuple(sorted(stems))
         self.vocabulary = words.union(*pairs)
         self.few = len(stems) <= _FEW_STEMS and len(pairs) <= _FEW_PAIRS
         self.filters: dict[tuple[str, str | None], tuple[str, ...]] = {}
@@ -191,7 +190,7 @@ class DocView:
                 elif body.has_phrase(pair):
                     found.add(pair)
         self.title_pairs: frozenset[Key] = frozenset(title_pairs)
-        for stem in lookup.stems:
+        for stem in lookup.tokens.stems:  # the table's own set: the few path uses no other part of it
             if title.starts_word(stem) or body.starts_word(stem):
                 found.add(stem + "*")
         found.update(filters)
